@@ -1,0 +1,181 @@
+"""Tagging metrics: accuracy, macro (balanced) accuracy, one-vs-rest AUC, background rejection.
+
+Definitions follow the Particle Transformer / JetClass paper (Qu, Li, Qian 2022, Table 2):
+the rejection of a signal class X is measured against QCD only, with the two-class
+discriminant ``s_X / (s_X + s_QCD)`` built from the softmax scores, over the jets whose
+true class is X (signal) or QCD (background); ``R = 1 / eB`` at a fixed signal
+efficiency ``eS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = [
+    "accuracy",
+    "macro_accuracy",
+    "one_vs_rest_auc",
+    "background_rejection",
+    "classification_report",
+]
+
+_EPS = 1e-12
+
+
+def _check(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels)
+    if scores.ndim != 2:
+        raise ValueError(f"scores must be (N, C), got shape {scores.shape}")
+    if labels.shape != (scores.shape[0],):
+        raise ValueError(f"labels must be ({scores.shape[0]},) to match scores {scores.shape}, got {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= scores.shape[1]):
+        raise ValueError(f"labels must lie in [0, {scores.shape[1] - 1}], got range [{labels.min()}, {labels.max()}]")
+    return scores, labels.astype(np.int64)
+
+
+def accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of jets whose arg-max score is the true class.
+
+    Args:
+        scores: (N, C) scores or probabilities.
+        labels: (N,) true class indices.
+
+    Returns:
+        Accuracy in [0, 1].
+    """
+    scores, labels = _check(scores, labels)
+    return float(np.mean(scores.argmax(1) == labels))
+
+
+def macro_accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Balanced accuracy: mean over the classes present of each class's recall.
+
+    Args:
+        scores: (N, C) scores.
+        labels: (N,) true class indices.
+
+    Returns:
+        Macro accuracy in [0, 1] (classes absent from ``labels`` are skipped).
+    """
+    scores, labels = _check(scores, labels)
+    pred = scores.argmax(1)
+    recalls = [np.mean(pred[labels == c] == c) for c in np.unique(labels)]
+    return float(np.mean(recalls))
+
+
+def _roc(sig: np.ndarray, bkg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(eS, eB) for every threshold, thresholds descending; ties handled as one step."""
+    s = np.concatenate([sig, bkg])
+    y = np.concatenate([np.ones(len(sig)), np.zeros(len(bkg))])
+    order = np.argsort(-s, kind="mergesort")
+    s, y = s[order], y[order]
+    # Keep only the last index of each run of equal scores: a threshold cannot split ties.
+    last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]
+    tp = np.cumsum(y)[last]
+    fp = np.cumsum(1 - y)[last]
+    eff_s = np.r_[0.0, tp / max(len(sig), 1)]
+    eff_b = np.r_[0.0, fp / max(len(bkg), 1)]
+    return eff_s, eff_b
+
+
+def _auc(sig: np.ndarray, bkg: np.ndarray) -> float:
+    eff_s, eff_b = _roc(sig, bkg)
+    return float(np.trapezoid(eff_s, eff_b))
+
+
+def one_vs_rest_auc(scores: np.ndarray, labels: np.ndarray) -> dict[int, float]:
+    """Area under the ROC curve of each class against all others, using that class's score.
+
+    Args:
+        scores: (N, C) scores.
+        labels: (N,) true class indices.
+
+    Returns:
+        ``{class index: AUC}`` for every class with at least one jet in and one out.
+    """
+    scores, labels = _check(scores, labels)
+    out = {}
+    for c in range(scores.shape[1]):
+        is_c = labels == c
+        if is_c.any() and (~is_c).any():
+            out[c] = _auc(scores[is_c, c], scores[~is_c, c])
+    return out
+
+
+def background_rejection(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    signal: int,
+    background: int = 0,
+    eff_s: float = 0.5,
+) -> float:
+    """Background rejection ``1 / eB`` at signal efficiency ``eff_s`` for ``signal`` vs ``background``.
+
+    The discriminant is ``s_sig / (s_sig + s_bkg)`` (ParT/JetClass); eB is linearly
+    interpolated on the ROC curve at ``eff_s``. Returns ``inf`` when no background passes.
+
+    Args:
+        scores: (N, C) softmax scores.
+        labels: (N,) true class indices.
+        signal: signal class index.
+        background: background class index (QCD = 0).
+        eff_s: signal efficiency in (0, 1].
+
+    Returns:
+        1 / eB.
+    """
+    scores, labels = _check(scores, labels)
+    if not 0.0 < eff_s <= 1.0:
+        raise ValueError(f"eff_s must lie in (0, 1], got {eff_s}")
+    if signal == background:
+        raise ValueError(f"signal and background must differ, both are {signal}")
+    disc = scores[:, signal] / (scores[:, signal] + scores[:, background] + _EPS)
+    sig, bkg = disc[labels == signal], disc[labels == background]
+    if len(sig) == 0 or len(bkg) == 0:
+        raise ValueError(f"need jets of both classes, got {len(sig)} signal ({signal}) and {len(bkg)} background ({background})")
+    es, eb = _roc(sig, bkg)
+    e_b = float(np.interp(eff_s, es, eb))
+    return float("inf") if e_b <= 0 else 1.0 / e_b
+
+
+def classification_report(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    background: int = 0,
+    working_points: Sequence[float] = (0.3, 0.5, 0.99),
+) -> dict:
+    """All metrics as a JSON-ready dict.
+
+    Args:
+        scores: (N, C) softmax scores.
+        labels: (N,) true classes.
+        class_names: C names.
+        background: background class index for rejections (QCD = 0).
+        working_points: signal efficiencies for the rejections.
+
+    Returns:
+        ``{"n_jets", "accuracy", "macro_accuracy", "auc": {name: v}, "rejection": {name: {"eS=0.5": v}}}``.
+    """
+    scores, labels = _check(scores, labels)
+    if len(class_names) != scores.shape[1]:
+        raise ValueError(f"{len(class_names)} class names for {scores.shape[1]} score columns")
+    auc = one_vs_rest_auc(scores, labels)
+    rej = {}
+    present = set(np.unique(labels).tolist())
+    for c in range(scores.shape[1]):
+        if c == background or c not in present or background not in present:
+            continue
+        rej[class_names[c]] = {
+            f"eS={wp:g}": background_rejection(scores, labels, c, background, wp) for wp in working_points
+        }
+    return {
+        "n_jets": int(len(labels)),
+        "accuracy": accuracy(scores, labels),
+        "macro_accuracy": macro_accuracy(scores, labels),
+        "auc": {class_names[c]: v for c, v in auc.items()},
+        "rejection": rej,
+    }
