@@ -1,0 +1,154 @@
+"""Export a tagger to ``model.onnx`` + ``preprocess.json`` (CMSSW / weaver style).
+
+The ONNX graph takes the five token inputs of the architecture contract and returns
+``scores`` (B, n_classes) softmax probabilities. Dynamic axes: batch (every input)
+and groups (``features``, ``particle_mask``, ``group_mask``, ``centers``,
+``pair_features``). Torch >= 2.9 defaults to the dynamo exporter, which fails on
+attention with an additive pairwise bias, so the TorchScript exporter is used, and
+the trace uses a batch of 2 so the batch axis is not frozen (see environment notes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from hepjepa._io import atomic_path
+
+__all__ = ["INPUT_NAMES", "OUTPUT_NAMES", "OPSET", "DYNAMIC_AXES", "export_onnx", "config_sha256", "example_inputs"]
+
+#: ONNX input names, in order (= ``Tokens.model_inputs()`` keys).
+INPUT_NAMES: tuple[str, ...] = ("features", "particle_mask", "group_mask", "centers", "pair_features")
+OUTPUT_NAMES: tuple[str, ...] = ("scores",)
+OPSET = 18
+#: axis index -> name; -1 in preprocess.json shapes.
+DYNAMIC_AXES: dict[str, dict[int, str]] = {
+    "features": {0: "batch", 1: "groups"},
+    "particle_mask": {0: "batch", 1: "groups"},
+    "group_mask": {0: "batch", 1: "groups"},
+    "centers": {0: "batch", 1: "groups"},
+    "pair_features": {0: "batch", 1: "groups", 2: "groups"},
+    "scores": {0: "batch"},
+}
+
+
+def config_sha256(config: Mapping) -> str:
+    """sha256 of a config dict in canonical JSON (sorted keys, no spaces)."""
+    blob = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _weights_sha256(module) -> str:
+    h = hashlib.sha256()
+    for name, t in sorted(module.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def example_inputs(n_groups: int, group_size: int, n_features: int, batch: int = 2, seed: int = 0) -> dict[str, np.ndarray]:
+    """Random, valid token inputs (some padded groups/particles) for tracing and tests.
+
+    Args:
+        n_groups, group_size, n_features: G, K, F of the token layout.
+        batch: B.
+        seed: RNG seed.
+
+    Returns:
+        dict of the five inputs, float32, shapes (B,G,K,F), (B,G,K), (B,G), (B,G,2), (B,G,G,4).
+    """
+    rng = np.random.default_rng(seed)
+    b, g, k, f = batch, n_groups, group_size, n_features
+    n_real = rng.integers(1, g + 1, size=b)
+    n_real[0] = g  # at least one jet uses every group
+    gm = (np.arange(g)[None, :] < n_real[:, None]).astype(np.float32)  # (B, G), 1 = real
+    pm = (rng.random((b, g, k)) < 0.8).astype(np.float32)
+    pm[..., 0] = 1.0
+    pm *= gm[..., None]
+    feats = rng.normal(size=(b, g, k, f)).astype(np.float32) * pm[..., None]
+    centers = rng.normal(scale=0.3, size=(b, g, 2)).astype(np.float32) * gm[..., None]
+    pair_mask = gm[:, :, None] * gm[:, None, :]
+    pairs = rng.normal(size=(b, g, g, 4)).astype(np.float32) * pair_mask[..., None]
+    return {"features": feats, "particle_mask": pm, "group_mask": gm, "centers": centers, "pair_features": pairs}
+
+
+def export_onnx(
+    model,
+    out_dir: str | Path,
+    *,
+    tokenizer_config: Mapping,
+    flav_names: Sequence[str],
+    group_size: int,
+    n_features: int,
+    n_groups: int = 8,
+    model_config: Mapping | None = None,
+) -> dict:
+    """Export ``model`` (forward(5 inputs) -> (B, n_classes) probabilities) to ``out_dir``.
+
+    Args:
+        model: a torch module taking the five inputs of ``INPUT_NAMES`` positionally.
+        out_dir: target directory; ``model.onnx`` and ``preprocess.json`` are written atomically.
+        tokenizer_config: ``TokenizerConfig.to_dict()`` (feature definitions + normalisation).
+        flav_names: one ``probXxx`` name per output column.
+        group_size: K, members per group.
+        n_features: F, features per particle.
+        n_groups: G used for the trace (dynamic in the graph).
+        model_config: the model's own config, stored for provenance.
+
+    Returns:
+        the preprocess dict that was written.
+
+    Raises:
+        ValueError: when the model's output width differs from ``len(flav_names)``.
+    """
+    import onnx
+    import torch
+
+    from hepjepa import __version__
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model = model.eval()
+    ex = example_inputs(n_groups, group_size, n_features, batch=2)
+    args = tuple(torch.from_numpy(ex[n]) for n in INPUT_NAMES)
+    with torch.no_grad():
+        out = model(*args)  # (B, n_classes)
+    if out.ndim != 2 or out.shape[1] != len(flav_names):
+        raise ValueError(f"model output shape {tuple(out.shape)} does not match {len(flav_names)} flav_names {list(flav_names)}")
+    onnx_path = out_dir / "model.onnx"
+    with atomic_path(onnx_path) as tmp:
+        torch.onnx.export(
+            model, args, str(tmp), input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
+            dynamic_axes=DYNAMIC_AXES, opset_version=OPSET, dynamo=False, do_constant_folding=True,
+        )
+        onnx.checker.check_model(onnx.load(str(tmp)), full_check=True)
+    shapes = {
+        "features": [-1, -1, group_size, n_features],
+        "particle_mask": [-1, -1, group_size],
+        "group_mask": [-1, -1],
+        "centers": [-1, -1, 2],
+        "pair_features": [-1, -1, -1, 4],
+    }
+    pre = {
+        "input_names": list(INPUT_NAMES),
+        "input_shapes": shapes,
+        "output_names": list(OUTPUT_NAMES),
+        "output_shapes": {"scores": [-1, len(flav_names)]},
+        "flav_names": list(flav_names),
+        "tokenizer": dict(tokenizer_config),
+        "model_config": dict(model_config or {}),
+        "opset": OPSET,
+        "sha256": {
+            "tokenizer": config_sha256(tokenizer_config),
+            "weights": _weights_sha256(model),
+            "onnx": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
+        },
+        "hepjepa_version": __version__,
+    }
+    with atomic_path(out_dir / "preprocess.json") as tmp:
+        tmp.write_text(json.dumps(pre, indent=2, sort_keys=False))
+    return pre

@@ -1,0 +1,91 @@
+"""Load ``preprocess.json`` and check it against its ``model.onnx``.
+
+A ``preprocess.json`` from another model, or a model whose inputs differ from it,
+is refused with a :class:`PreprocessMismatchError` that lists every difference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+__all__ = ["PreprocessMismatchError", "load_preprocess", "validate_preprocess"]
+
+_REQUIRED = ("input_names", "input_shapes", "output_names", "flav_names", "tokenizer", "sha256")
+
+
+class PreprocessMismatchError(ValueError):
+    """``preprocess.json`` does not describe the model it sits beside."""
+
+
+def load_preprocess(path: str | Path) -> dict:
+    """Read a ``preprocess.json`` (a file or the directory holding it).
+
+    Raises:
+        FileNotFoundError: no such file.
+        PreprocessMismatchError: a required key is missing.
+    """
+    p = Path(path)
+    if p.is_dir():
+        p = p / "preprocess.json"
+    if not p.is_file():
+        raise FileNotFoundError(f"preprocess.json not found: {p}")
+    pre = json.loads(p.read_text())
+    missing = [k for k in _REQUIRED if k not in pre]
+    if missing:
+        raise PreprocessMismatchError(f"{p} lacks keys {missing}; expected all of {list(_REQUIRED)}")
+    return pre
+
+
+def validate_preprocess(model_path: str | Path, preprocess: dict | str | Path) -> dict:
+    """Check that ``preprocess`` describes ``model_path``: names, ranks, fixed dims, hash.
+
+    Args:
+        model_path: ``model.onnx``.
+        preprocess: the dict, or a path to ``preprocess.json``.
+
+    Returns:
+        the preprocess dict.
+
+    Raises:
+        PreprocessMismatchError: listing each difference (input/output names, rank or
+            dimension of an input, output width vs flav_names, ONNX sha256).
+    """
+    import onnx
+
+    pre = preprocess if isinstance(preprocess, dict) else load_preprocess(preprocess)
+    model_path = Path(model_path)
+    graph = onnx.load(str(model_path), load_external_data=False).graph
+    init = {i.name for i in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in init]
+    diffs: list[str] = []
+    names = [i.name for i in inputs]
+    if names != list(pre["input_names"]):
+        diffs.append(f"input names: model has {names}, preprocess.json has {pre['input_names']}")
+    for i in inputs:
+        want = pre["input_shapes"].get(i.name)
+        dims = [d.dim_value if d.HasField("dim_value") else -1 for d in i.type.tensor_type.shape.dim]
+        if want is None:
+            continue
+        if len(dims) != len(want):
+            diffs.append(f"input {i.name!r}: model rank {len(dims)} {dims}, preprocess.json rank {len(want)} {want}")
+            continue
+        for ax, (a, b) in enumerate(zip(dims, want)):
+            if a != b:
+                diffs.append(f"input {i.name!r} axis {ax}: model {a}, preprocess.json {b} (-1 = dynamic)")
+    outs = [o.name for o in graph.output]
+    if outs != list(pre["output_names"]):
+        diffs.append(f"output names: model has {outs}, preprocess.json has {pre['output_names']}")
+    elif graph.output:
+        d = graph.output[0].type.tensor_type.shape.dim
+        if len(d) == 2 and d[1].HasField("dim_value") and d[1].dim_value != len(pre["flav_names"]):
+            diffs.append(f"output width {d[1].dim_value} != {len(pre['flav_names'])} flav_names {pre['flav_names']}")
+    want_sha = pre["sha256"].get("onnx")
+    if want_sha is not None:
+        have = hashlib.sha256(model_path.read_bytes()).hexdigest()
+        if have != want_sha:
+            diffs.append(f"onnx sha256: model file {have[:16]}..., preprocess.json {want_sha[:16]}... (preprocess.json of another model?)")
+    if diffs:
+        raise PreprocessMismatchError(f"{model_path} does not match its preprocess.json:\n  " + "\n  ".join(diffs))
+    return pre
