@@ -5,12 +5,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from hepjepa.masks.apply import apply_masks as gather_groups
 from hepjepa.model.attention import Attention
 from hepjepa.model.config import BackboneConfig
 from hepjepa.model.pairwise import PairwiseBias
 from hepjepa.model.pointnet import PointNet
 
-__all__ = ["Backbone", "Block", "PositionalEmbedding", "gather_groups"]
+__all__ = ["Backbone", "Block", "PositionalEmbedding"]
 
 
 class PositionalEmbedding(nn.Module):
@@ -41,12 +42,6 @@ class Block(nn.Module):
         """x (B, T, D), key_mask (B, T) 1 = real, bias (B, H, T, T) or None -> (B, T, D)."""
         x = x + self.drop(self.attn(self.norm1(x), key_mask, bias))
         return x + self.drop(self.mlp(self.norm2(x)))
-
-
-def gather_groups(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """Select groups along axis 1: x (B, G, ...), idx (B, M) long -> (B, M, ...)."""
-    view = idx.reshape(idx.shape + (1,) * (x.dim() - 2)).expand(idx.shape + x.shape[2:])
-    return torch.gather(x, 1, view)
 
 
 class Backbone(nn.Module):
