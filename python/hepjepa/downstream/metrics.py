@@ -137,7 +137,10 @@ def background_rejection(
     if len(sig) == 0 or len(bkg) == 0:
         raise ValueError(f"need jets of both classes, got {len(sig)} signal ({signal}) and {len(bkg)} background ({background})")
     es, eb = _roc(sig, bkg)
-    e_b = float(np.interp(eff_s, es, eb))
+    # Best (smallest) eB at each reachable eS, so a vertical ROC segment does not make
+    # the interpolation ambiguous; then linear interpolation between working points.
+    ues, first = np.unique(es, return_index=True)
+    e_b = float(np.interp(eff_s, ues, eb[first]))
     return float("inf") if e_b <= 0 else 1.0 / e_b
 
 

@@ -1,0 +1,82 @@
+"""Metrics against sklearn and hand-computed references; stratified splits."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+
+from hepjepa.downstream import metrics
+from hepjepa.downstream.splits import stratified_fraction
+
+
+def _toy(n=600, c=3, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, c, n)
+    s = rng.normal(size=(n, c)) + 1.5 * np.eye(c)[y]
+    p = np.exp(s) / np.exp(s).sum(1, keepdims=True)
+    return p, y
+
+
+def test_accuracy_and_macro_match_sklearn():
+    p, y = _toy()
+    assert metrics.accuracy(p, y) == pytest.approx(np.mean(p.argmax(1) == y))
+    assert metrics.macro_accuracy(p, y) == pytest.approx(balanced_accuracy_score(y, p.argmax(1)))
+
+
+def test_auc_matches_sklearn_including_ties():
+    p, y = _toy()
+    p = np.round(p, 1)  # many ties
+    auc = metrics.one_vs_rest_auc(p, y)
+    for c in range(3):
+        assert auc[c] == pytest.approx(roc_auc_score(y == c, p[:, c]), abs=1e-12)
+
+
+def test_rejection_hand_computed():
+    # signal class 1, background 0; discriminant s1/(s0+s1) = the column-1 value here
+    sig = np.array([0.9, 0.8, 0.7, 0.6])
+    bkg = np.array([0.85, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.02])
+    scores = np.concatenate([np.c_[1 - sig, sig], np.c_[1 - bkg, bkg]])
+    labels = np.r_[np.ones(4, int), np.zeros(8, int)]
+    # eS = 50%: threshold passes 0.9, 0.85(bkg), 0.8 -> eB = 1/8 -> R = 8
+    assert metrics.background_rejection(scores, labels, 1, 0, 0.5) == pytest.approx(8.0)
+    # eS = 100%: all signal passes down to 0.6 -> one bkg above -> R = 8
+    assert metrics.background_rejection(scores, labels, 1, 0, 1.0) == pytest.approx(8.0)
+    # eS = 25%: only 0.9 passes, no background -> infinite rejection
+    assert metrics.background_rejection(scores, labels, 1, 0, 0.25) == float("inf")
+
+
+def test_rejection_ignores_other_classes():
+    p, y = _toy(c=3)
+    r = metrics.background_rejection(p, y, 1, 0, 0.5)
+    keep = y != 2
+    assert r == pytest.approx(metrics.background_rejection(p[keep], y[keep], 1, 0, 0.5))
+
+
+def test_report_keys_and_bad_input():
+    p, y = _toy()
+    rep = metrics.classification_report(p, y, ["QCD", "A", "B"])
+    assert set(rep["rejection"]) == {"A", "B"}
+    assert set(rep["rejection"]["A"]) == {"eS=0.3", "eS=0.5", "eS=0.99"}
+    with pytest.raises(ValueError, match="labels must lie"):
+        metrics.accuracy(p, y + 5)
+    with pytest.raises(ValueError, match="eff_s"):
+        metrics.background_rejection(p, y, 1, 0, 1.5)
+
+
+@pytest.mark.parametrize("frac", [5e-4, 0.01, 0.1, 0.5, 1.0])
+def test_stratified_fraction_keeps_fractions_and_every_class(frac):
+    y = np.r_[np.zeros(3000, int), np.ones(1000, int), np.full(10, 2)]
+    idx = stratified_fraction(y, frac, seed=3)
+    assert len(np.unique(idx)) == len(idx)
+    for c, n in [(0, 3000), (1, 1000), (2, 10)]:
+        k = np.sum(y[idx] == c)
+        assert k == max(1, round(frac * n))
+    assert np.array_equal(idx, stratified_fraction(y, frac, seed=3))
+    if frac < 1:
+        assert not np.array_equal(idx, stratified_fraction(y, frac, seed=4))
+
+
+def test_stratified_fraction_rejects_bad_values():
+    with pytest.raises(ValueError, match="fraction"):
+        stratified_fraction(np.zeros(5, int), 1e-5)
+    with pytest.raises(ValueError, match="labels must be >= 0"):
+        stratified_fraction(np.array([-1, 0]), 0.5)
