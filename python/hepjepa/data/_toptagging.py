@@ -1,0 +1,73 @@
+"""Top Tagging Reference HDF5 reader (Kasieczka et al. 2019), written by pandas with key ``table``.
+
+Columns ``E_i PX_i PY_i PZ_i`` for i = 0..199, zero-padded; ``is_signal_new`` 1 = top. Rows with
+zero energy are padding. ``truthE, truthPX, ..., ttv`` columns, when present, are kept as jet fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import awkward as ak
+import numpy as np
+import pandas as pd
+
+from ..labels import label_index
+from ._common import jagged_record
+from ._errors import FormatError, check_fields
+
+KEY = "table"
+N_MAX = 200
+EXTRA = ("truthE", "truthPX", "truthPY", "truthPZ", "ttv")
+
+
+def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Array]:
+    """Yield jets of a Top Tagging HDF5 file in chunks of ``step_size`` rows (pandas ``start``/``stop``).
+
+    Args:
+        path: the HDF5 file.
+        step_size: rows (jets) per chunk.
+        entry_start: first row.
+
+    Returns:
+        iterator of ``ak.Array`` records; ``label`` is Tbqq for ``is_signal_new`` 1 and QCD for 0.
+    """
+    with pd.HDFStore(path, mode="r") as store:
+        if "/" + KEY not in store.keys():
+            raise FormatError(f"{path}: not a Top Tagging file, no pandas key {KEY!r} (keys: {store.keys()})")
+        storer = store.get_storer(KEY)
+        nrows = storer.nrows
+        cols = _columns(store)
+        n_part = sum(1 for c in cols if c.startswith("E_") and c[2:].isdigit())
+        need = [f"{p}_{i}" for i in range(max(n_part, 1)) for p in ("E", "PX", "PY", "PZ")] + ["is_signal_new"]
+        check_fields(path, "Top Tagging", need, cols)
+        extra = [c for c in EXTRA if c in cols]
+        for start in range(entry_start, nrows, step_size):
+            df = store.select(KEY, start=start, stop=min(start + step_size, nrows))
+            yield _convert(df, n_part, extra)
+
+
+def _columns(store) -> list[str]:
+    # a fixed-format frame has no cheap column listing; read zero rows to learn them
+    return list(store.select(KEY, start=0, stop=0).columns)
+
+
+def _convert(df: pd.DataFrame, n_part: int, extra: list[str]) -> ak.Array:
+    comp = {}
+    for p in ("E", "PX", "PY", "PZ"):
+        comp[p] = df[[f"{p}_{i}" for i in range(n_part)]].to_numpy(dtype=np.float32)  # (n, n_part)
+    real = comp["E"] > 0  # zero energy marks padding
+    counts = real.sum(axis=1)
+    # keep particle order while dropping padding, even if padding were not only at the end
+    particles = {
+        "px": comp["PX"][real],
+        "py": comp["PY"][real],
+        "pz": comp["PZ"][real],
+        "energy": comp["E"][real],
+    }
+    sig = df["is_signal_new"].to_numpy().astype(np.int64)
+    label = np.where(sig == 1, label_index("Tbqq"), label_index("QCD"))
+    scalars = {"label": label, "is_signal_new": sig}
+    for c in extra:
+        scalars[c] = df[c].to_numpy()
+    return jagged_record(counts, particles, scalars)

@@ -1,0 +1,161 @@
+"""Chunked iteration over jet files with bounded memory, and a resumable shuffle buffer.
+
+``iter_jets`` reads one chunk at a time (``uproot.iterate`` for ROOT, pandas row ranges for HDF5,
+parquet record batches, memory-mapped slices for npz) so memory stays at about one chunk.
+``ShuffleBuffer`` shuffles jets approximately with a fixed-size buffer; its position is a small
+state dict, so training resumes exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import awkward as ak
+import numpy as np
+
+from . import _e2e, _jetclass, _nanoaod, _quarkgluon, _toptagging
+from ._detect import check_format, expand_paths, guess_format
+
+__all__ = ["iter_jets", "ShuffleBuffer", "shuffled"]
+
+_READERS = {
+    "jetclass": _jetclass.iter_file,
+    "toptagging": _toptagging.iter_file,
+    "quarkgluon": _quarkgluon.iter_file,
+    "nanoaod": _nanoaod.iter_file,
+    "e2e": _e2e.iter_file,
+}
+
+
+def iter_jets(paths, format: str | None = None, step_size: int = 10_000, max_jets: int | None = None) -> Iterator[ak.Array]:
+    """Yield jets from one or more files as ``ak.Array`` chunks of at most ``step_size`` jets.
+
+    Args:
+        paths: a path, a glob, or a list of them; files are read in order (globs sorted).
+        format: one of ``jetclass, toptagging, quarkgluon, nanoaod, e2e``; guessed per file if None.
+        step_size: jets (events for NanoAOD, whose chunks hold all FatJets of those events) per chunk.
+        max_jets: stop after this many jets (the last chunk is cut).
+
+    Returns:
+        iterator of jet records as described in docs/architecture.md.
+
+    Raises:
+        FileNotFoundError: a path or glob matching nothing.
+        FormatError: a file not in the format, or missing branches/columns (names file and fields).
+    """
+    if not isinstance(step_size, (int, np.integer)) or step_size < 1:
+        raise ValueError(f"step_size must be a positive int, got {step_size!r}")
+    if max_jets is not None and max_jets < 0:
+        raise ValueError(f"max_jets must be >= 0 or None, got {max_jets!r}")
+    files = expand_paths(paths)
+    fmt = check_format(format) if format is not None else None
+    done = 0
+    for path in files:
+        reader = _READERS[fmt or guess_format(path)]
+        for chunk in reader(path, int(step_size)):
+            if max_jets is not None and done + len(chunk) >= max_jets:
+                yield chunk[: max_jets - done]
+                return
+            done += len(chunk)
+            if len(chunk):
+                yield chunk
+
+
+class ShuffleBuffer:
+    """Approximate shuffling of a jet stream with a fixed-size buffer, resumable from a state dict.
+
+    Each incoming jet fills the buffer; once full, a uniformly chosen slot is emitted and replaced.
+    The random stream is a ``numpy.random.Generator(PCG64(seed))``; ``state_dict()`` holds its bit
+    generator state and the number of jets consumed and emitted. The buffer's contents are not
+    saved: ``load_state_dict`` then re-reading the same source from the start replays the draws
+    without emitting, so the continuation is exactly what an uninterrupted run would give.
+
+    Args:
+        buffer_size: jets held (memory bound).
+        seed: integer seed.
+    """
+
+    def __init__(self, buffer_size: int, seed: int):
+        if not isinstance(buffer_size, (int, np.integer)) or buffer_size < 1:
+            raise ValueError(f"buffer_size must be a positive int, got {buffer_size!r}")
+        self.buffer_size = int(buffer_size)
+        self.seed = int(seed)
+        self._rng = np.random.Generator(np.random.PCG64(self.seed))
+        self._emitted = 0
+        self._skip = 0  # jets to replay silently after a restore
+
+    def state_dict(self) -> dict:
+        """Small, JSON-serialisable position: seed, buffer size, jets emitted so far."""
+        return {"seed": self.seed, "buffer_size": self.buffer_size, "emitted": self._emitted}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Resume from :meth:`state_dict`; the next :meth:`__call__` must get the same source from the start."""
+        if state.get("seed") != self.seed or state.get("buffer_size") != self.buffer_size:
+            raise ValueError(f"state {state!r} was saved with a different seed/buffer_size than ({self.seed}, {self.buffer_size})")
+        self._skip = int(state["emitted"])
+
+    def __call__(self, chunks: Iterable[ak.Array]) -> Iterator[ak.Array]:
+        """Shuffle a stream of chunks, yielding single-jet-record chunks grouped as the input chunks arrive.
+
+        Yields ``ak.Array`` chunks (one per input chunk plus a final flush) of shuffled jets.
+        """
+        self._rng = np.random.Generator(np.random.PCG64(self.seed))
+        replay = self._skip
+        self._skip = 0
+        emitted = 0
+        buf: list = []  # (chunk, index) references: jets stay in their chunk until emitted
+        for chunk in chunks:
+            out = []
+            for i in range(len(chunk)):
+                if len(buf) < self.buffer_size:
+                    buf.append((chunk, i))
+                    continue
+                j = int(self._rng.integers(self.buffer_size))
+                if emitted >= replay:
+                    out.append(buf[j])
+                emitted += 1
+                buf[j] = (chunk, i)
+            if out:
+                self._emitted = emitted
+                yield _gather(out)
+        # flush: drain the buffer in a random order
+        order = self._rng.permutation(len(buf))
+        out = [buf[k] for k in order[max(replay - emitted, 0):]]
+        emitted += len(buf)
+        if out:
+            self._emitted = emitted
+            yield _gather(out)
+        self._emitted = emitted
+
+
+def _gather(refs: list) -> ak.Array:
+    # one take per source chunk, then concatenate, then restore the drawn order
+    groups: dict[int, tuple[ak.Array, list[int], list[int]]] = {}
+    for pos, (chunk, i) in enumerate(refs):
+        g = groups.setdefault(id(chunk), (chunk, [], []))
+        g[1].append(i)
+        g[2].append(pos)
+    parts, positions = [], []
+    for chunk, idx, pos in groups.values():
+        parts.append(chunk[np.asarray(idx)])
+        positions.extend(pos)
+    cat = ak.concatenate(parts) if len(parts) > 1 else parts[0]
+    return cat[np.argsort(np.asarray(positions), kind="stable")]
+
+
+def shuffled(chunks: Iterable[ak.Array], buffer_size: int, seed: int, state: dict | None = None) -> Iterator[ak.Array]:
+    """Shuffle a chunk stream with a :class:`ShuffleBuffer`, optionally resuming from ``state``.
+
+    Args:
+        chunks: e.g. ``iter_jets(...)``.
+        buffer_size: jets held in memory.
+        seed: integer seed; same seed and source -> same order.
+        state: a ``ShuffleBuffer.state_dict()`` to resume from (source must restart from the beginning).
+
+    Returns:
+        iterator of shuffled ``ak.Array`` chunks.
+    """
+    sb = ShuffleBuffer(buffer_size, seed)
+    if state is not None:
+        sb.load_state_dict(state)
+    return sb(chunks)
