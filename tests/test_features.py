@@ -245,3 +245,45 @@ def test_config_roundtrip_fingerprint_and_unknown_keys():
         FeatureSpec("etaa")
     with pytest.raises(ValueError, match="max_groups"):
         TokenizerConfig(min_groups=5, max_groups=2)
+
+
+# --- CLI ----------------------------------------------------------------------------
+
+def test_cli_prints_group_statistics(tmp_path, capsys):
+    """Writes a small JetClass-layout file and runs ``hepjepa features`` on it."""
+    data = pytest.importorskip("hepjepa.data", reason="hepjepa.data (read_jets) not available yet")
+    if not hasattr(data, "read_jets"):
+        pytest.skip("hepjepa.data.read_jets not available yet")
+    uproot = pytest.importorskip("uproot")
+    import argparse
+    import json
+
+    from hepjepa.features import cli
+
+    px, py, pz, e, charge, flags, off = make_jets([30, 5, 64], seed=3)
+    counts = np.diff(off)
+    jag = lambda a: ak.unflatten(a.astype(np.float32), counts)  # noqa: E731
+    names = ("isChargedHadron", "isNeutralHadron", "isPhoton", "isElectron", "isMuon")
+    branches = {"part_px": jag(px), "part_py": jag(py), "part_pz": jag(pz), "part_energy": jag(e),
+                "part_charge": jag(charge), **{f"part_{n}": jag(flags[i]) for i, n in enumerate(names)}}
+    for b in ("part_deta", "part_dphi", "part_d0val", "part_d0err", "part_dzval", "part_dzerr"):
+        branches[b] = jag(np.zeros_like(px))
+    for b in ("jet_pt", "jet_eta", "jet_phi", "jet_energy", "jet_nparticles", "jet_sdmass",
+              "jet_tau1", "jet_tau2", "jet_tau3", "jet_tau4"):
+        branches[b] = np.ones(3, np.float32)
+    for lab in ("QCD", "Hbb", "Hcc", "Hgg", "H4q", "Hqql", "Zqq", "Wqq", "Tbqq", "Tbl"):
+        branches[f"label_{lab}"] = np.array([lab == "QCD"] * 3)
+    path = tmp_path / "jets.root"
+    with uproot.recreate(path) as f:
+        f.mktree("tree", {k: v.type if isinstance(v, ak.Array) else v.dtype for k, v in branches.items()})
+        f["tree"].extend(branches)
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    args = parser.parse_args([str(path), "--group-size", "8", "--max-groups", "6", "--json"])
+    assert cli.run(args) == 0
+    stats = json.loads(capsys.readouterr().out)
+    cfg = TokenizerConfig(group_size=8, max_groups=6)
+    assert stats["n_jets"] == 3 and stats["n_particles"] == 99
+    assert stats["groups_per_jet"]["max"] == cfg.n_groups(64)
+    assert stats["groups_per_jet"]["min"] == cfg.n_groups(5)
+    assert stats["particles_per_group"]["min"] == 5
