@@ -1,0 +1,145 @@
+"""One block of jets of one class: Pythia batch -> detector -> FastJet -> matching -> records.
+
+A block is the unit of parallel work and of seeding: its content is a pure function of
+(run seed, process, block index), so the output does not depend on the worker count.
+"""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+
+from hepjepa.generate.clustering import JetCuts, cluster_jets, delta_r, hard_partons, nsubjettiness, softdrop_mass
+from hepjepa.generate.detector import DetectorConfig, apply_detector
+from hepjepa.generate.processes import get_process
+from hepjepa.generate.pythia_source import block_seed, make_pythia
+from hepjepa.labels import PROCESS_NAMES
+
+__all__ = ["generate_block"]
+
+_INVISIBLE = (12, 14, 16)
+
+
+def generate_block(process: str, n_jets: int, seed: int, block: int, detector: bool = True,
+                   cuts: JetCuts = JetCuts(), batch_events: int = 50, mpi: bool = True,
+                   keep_unmatched: bool = False) -> ak.Array:
+    """Exactly ``n_jets`` labelled jets of one class (events in order, jets within an event by pT).
+
+    Args:
+        process: class name (``qcd``, ``tbqq``, ...).
+        n_jets: jets to return (> 0).
+        seed: run seed; the block's Pythia and detector seeds derive from (seed, process, block).
+        block: block index.
+        detector: smear particles (True) or keep truth-level particles.
+        keep_unmatched: keep jets of signal processes that fail matching (label -1), and
+            whole events (NanoAOD); ``n_jets`` then counts labelled jets.
+
+    Returns:
+        ak.Array of jet records (fields in ``_jet_records``), plus ``event`` (index of the
+        event within the block) for NanoAOD grouping.
+    """
+    import vector
+
+    vector.register_awkward()
+    spec = get_process(process)
+    bseed = block_seed(seed, spec.name, block)
+    pythia = make_pythia(spec, bseed, mpi=mpi)
+    rng = np.random.default_rng(bseed)
+    label = PROCESS_NAMES.index(spec.name)
+    pieces, have, event_offset = [], 0, 0
+    while have < n_jets:
+        events = pythia.nextBatch(batch_events)
+        recs = _jets_of_batch(events, spec, label, rng, detector, cuts, keep_unmatched)
+        recs = ak.with_field(recs, recs.event + event_offset, "event")
+        event_offset += len(events)
+        pieces.append(recs)
+        have += int(np.sum(ak.to_numpy(recs.label) >= 0))
+    out = ak.concatenate(pieces)
+    labelled = np.flatnonzero(ak.to_numpy(out.label) >= 0)
+    if not keep_unmatched:
+        return out[:n_jets]
+    # keep whole events up to the one holding the n-th labelled jet
+    last_event = int(out.event[labelled[n_jets - 1]])
+    return out[ak.to_numpy(out.event) <= last_event]
+
+
+def _jets_of_batch(events, spec, label, rng, detector, cuts, keep_unmatched):
+    prt = events.prt
+    aid = abs(prt.id)
+    final = prt[(prt.status > 0) & (aid != 12) & (aid != 14) & (aid != 16)]
+    counts = ak.num(final)
+    p = final.p
+    pt, eta, phi, mass = (ak.to_numpy(ak.flatten(x)) for x in (p.pt, p.eta, p.phi, p.mass))
+    pid = ak.to_numpy(ak.flatten(final.id))
+    charge = _charge(pid)
+    if detector:
+        pt, eta, phi, mass, keep = apply_detector(pt, eta, phi, mass, pid, charge, rng, DetectorConfig())
+    else:
+        keep = np.ones(len(pt), bool)
+    ev_idx = np.repeat(np.arange(len(counts)), ak.to_numpy(counts))[keep]
+    new_counts = np.bincount(ev_idx, minlength=len(counts))
+    parts = ak.zip({"pt": pt[keep], "eta": eta[keep], "phi": phi[keep], "mass": mass[keep]}, with_name="Momentum4D")
+    parts = ak.unflatten(parts, new_counts)
+    p4 = ak.zip({"px": parts.px, "py": parts.py, "pz": parts.pz, "E": parts.E}, with_name="Momentum4D")
+    pids = ak.unflatten(pid[keep], new_counts)
+    charges = ak.unflatten(charge[keep], new_counts)
+    jets, cidx = cluster_jets(p4, cuts)
+
+    truth = hard_partons(prt, spec.resonance, spec.n_leptons)
+    njet = ak.to_numpy(ak.num(jets))
+    jeta, jphi = ak.to_numpy(ak.flatten(jets.eta)), ak.to_numpy(ak.flatten(jets.phi))
+    jev = np.repeat(np.arange(len(njet)), njet)
+    labels = np.full(len(jeta), -1, np.int32)
+    is_quark = np.full(len(jeta), -1, np.int32)
+    for j, (e, a, b) in enumerate(zip(jev, jeta, jphi)):
+        reso, partons = truth[e]
+        if spec.resonance == 0:
+            labels[j] = label
+            if partons:
+                d = delta_r(a, b, np.array([x[0] for x in partons]), np.array([x[1] for x in partons]))
+                k = int(np.argmin(d))
+                if d[k] < cuts.r:
+                    is_quark[j] = int(partons[k][2] != 21)
+        else:
+            for reta, rphi, prods in reso:
+                if delta_r(a, b, reta, rphi) < cuts.r and all(delta_r(a, b, x, y) < cuts.r for x, y in prods):
+                    labels[j] = label
+                    break
+    flat_idx = ak.flatten(cidx, axis=1)  # (jets, var)
+    consts_p4 = p4[jev][flat_idx] if len(jev) else p4[:0]
+    consts_pid = pids[jev][flat_idx] if len(jev) else pids[:0]
+    consts_q = charges[jev][flat_idx] if len(jev) else charges[:0]
+    # order constituents by decreasing pT, as JetClass does
+    order = ak.argsort(consts_p4.pt, ascending=False)
+    consts_p4, consts_pid, consts_q = consts_p4[order], consts_pid[order], consts_q[order]
+    fj = ak.flatten(jets)
+    keep_j = np.ones(len(labels), bool) if keep_unmatched else labels >= 0
+    sd = softdrop_mass(consts_p4[keep_j], cuts.r) if keep_j.any() else np.zeros(0, np.float32)
+    tau = nsubjettiness(consts_p4[keep_j], 4, cuts.r) if keep_j.any() else np.zeros((0, 4), np.float32)
+    c = consts_p4[keep_j]
+    fjk = fj[keep_j]
+    return ak.zip({
+        "event": jev[keep_j].astype(np.int64),
+        "label": labels[keep_j],
+        "qcd_is_quark": is_quark[keep_j],
+        "jet_pt": ak.to_numpy(fjk.pt).astype(np.float32),
+        "jet_eta": ak.to_numpy(fjk.eta).astype(np.float32),
+        "jet_phi": ak.to_numpy(fjk.phi).astype(np.float32),
+        "jet_energy": ak.to_numpy(fjk.E).astype(np.float32),
+        "jet_mass": ak.to_numpy(fjk.mass).astype(np.float32),
+        "jet_sdmass": sd,
+        "jet_tau1": tau[:, 0], "jet_tau2": tau[:, 1], "jet_tau3": tau[:, 2], "jet_tau4": tau[:, 3],
+        "part_px": ak.values_astype(c.px, np.float32),
+        "part_py": ak.values_astype(c.py, np.float32),
+        "part_pz": ak.values_astype(c.pz, np.float32),
+        "part_energy": ak.values_astype(c.E, np.float32),
+        "part_pid": ak.values_astype(consts_pid[keep_j], np.int32),
+        "part_charge": ak.values_astype(consts_q[keep_j], np.float32),
+    }, depth_limit=1)
+
+
+def _charge(pid: np.ndarray) -> np.ndarray:
+    """Electric charge of visible final-state particles from the PDG id (vectorised via particle table)."""
+    from hepjepa.generate._charges import charge_of
+
+    return charge_of(pid)

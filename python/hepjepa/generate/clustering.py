@@ -1,0 +1,151 @@
+"""Jets from a batch of Pythia events: FastJet anti-kT, truth matching, soft drop, N-subjettiness.
+
+Soft drop (beta=0, z_cut=0.1, R0=0.8) uses the wheel's ``exclusive_jets_softdrop_grooming``
+(fastjet contrib's SoftDrop, C/A reclustering). The wheel exposes no Nsubjettiness
+plugin, so tau_N is computed here with numpy on exclusive-kT axes (FastJet's kT
+reclustering, ``exclusive_jets(N)``), unnormalised measure beta=1, R0=0.8, divided by
+sum pT * R0 (the normalisation of the contrib's ``NormalizedMeasure``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import awkward as ak
+import numpy as np
+
+__all__ = ["JetCuts", "cluster_jets", "nsubjettiness", "softdrop_mass", "hard_partons"]
+
+
+@dataclass(frozen=True)
+class JetCuts:
+    """Jet definition and window (GeV)."""
+
+    r: float = 0.8
+    pt_min: float = 500.0
+    pt_max: float = 1000.0
+    abs_eta_max: float = 2.0
+
+
+def _fastjet():
+    import fastjet
+
+    fastjet._swig.ClusterSequence.set_fastjet_banner_stream(None)
+    return fastjet
+
+
+def cluster_jets(particles: ak.Array, cuts: JetCuts = JetCuts()):
+    """Anti-kT jets per event inside the window.
+
+    Args:
+        particles: (events, var) records with px, py, pz, E (Momentum4D).
+
+    Returns:
+        (jets, constituent_index): (events, var jets) four-vectors and
+        (events, var jets, var) indices into ``particles``.
+    """
+    fastjet = _fastjet()
+    cs = fastjet.ClusterSequence(particles, fastjet.JetDefinition(fastjet.antikt_algorithm, cuts.r))
+    jets = cs.inclusive_jets(min_pt=cuts.pt_min)
+    idx = cs.constituent_index(min_pt=cuts.pt_min)
+    jets = ak.with_name(jets, "Momentum4D")
+    sel = (jets.pt < cuts.pt_max) & (abs(jets.eta) < cuts.abs_eta_max)
+    return jets[sel], idx[sel]
+
+
+def softdrop_mass(constituents: ak.Array, r0: float = 0.8) -> np.ndarray:
+    """Soft-drop mass (beta=0, z_cut=0.1) per jet; constituents is (jets, var) px/py/pz/E."""
+    fastjet = _fastjet()
+    if len(constituents) == 0:
+        return np.zeros(0, np.float32)
+    cs = fastjet.ClusterSequence(constituents, fastjet.JetDefinition(fastjet.cambridge_algorithm, r0))
+    with warnings.catch_warnings():
+        # the wheel warns about dcut for every algorithm; C/A is the one SoftDrop expects
+        warnings.simplefilter("ignore", UserWarning)
+        sd = cs.exclusive_jets_softdrop_grooming(njets=1, beta=0.0, symmetry_cut=0.1, R0=r0)
+    return np.nan_to_num(ak.to_numpy(sd.msoftdrop).astype(np.float32))
+
+
+def nsubjettiness(constituents: ak.Array, n_max: int = 4, r0: float = 0.8) -> np.ndarray:
+    """Normalised tau_1..tau_n_max per jet, exclusive-kT axes; (jets, n_max) float32, 0 when N > n_particles."""
+    fastjet = _fastjet()
+    constituents = ak.with_name(constituents, "Momentum4D")
+    out = np.zeros((len(constituents), n_max), np.float32)
+    n = ak.to_numpy(ak.num(constituents))
+    pt = ak.to_numpy(ak.fill_none(ak.pad_none(constituents.pt, max(n.max(initial=1), 1)), 0.0))  # (J, M)
+    eta = ak.to_numpy(ak.fill_none(ak.pad_none(constituents.eta, pt.shape[1]), 0.0))
+    phi = ak.to_numpy(ak.fill_none(ak.pad_none(constituents.phi, pt.shape[1]), 0.0))
+    norm = pt.sum(axis=1) * r0
+    for k in range(1, n_max + 1):
+        ok = np.flatnonzero(n >= k)
+        if len(ok) == 0:
+            continue
+        cs = fastjet.ClusterSequence(constituents[ok], fastjet.JetDefinition(fastjet.kt_algorithm, r0))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # spurious dcut warning of the wheel, even for kT
+            axes = ak.with_name(cs.exclusive_jets(n_jets=k), "Momentum4D")
+        aeta = ak.to_numpy(axes.eta)[:, None, :]  # (J', 1, k)
+        aphi = ak.to_numpy(axes.phi)[:, None, :]
+        dphi = (phi[ok][:, :, None] - aphi + np.pi) % (2 * np.pi) - np.pi
+        dr = np.sqrt((eta[ok][:, :, None] - aeta) ** 2 + dphi**2).min(axis=2)  # (J', M)
+        out[ok, k - 1] = (pt[ok] * dr).sum(axis=1) / norm[ok]
+    return out
+
+
+def hard_partons(event_prt, spec_resonance: int, n_leptons: int):
+    """Per event, the resonances of the requested kind and their visible decay products.
+
+    Works on the hard-process part of the record (|status| 21..29), a handful of
+    particles per event, so the Python loop is per event, not per particle.
+
+    Returns:
+        list over events of (resonances, outgoing_partons): resonances is a list of
+        (eta, phi, [(eta, phi), ...] decay products) that satisfy the class's decay
+        (n_leptons charged leptons); outgoing_partons is [(eta, phi, pdg)] of status-23
+        partons (for QCD quark/gluon origin).
+    """
+    out = []
+    st = ak.to_list(event_prt.status)
+    ids = ak.to_list(event_prt.id)
+    d1s = ak.to_list(event_prt.daughter1)
+    d2s = ak.to_list(event_prt.daughter2)
+    p = event_prt.p
+    etas = ak.to_list(p.eta)
+    phis = ak.to_list(p.phi)
+    for s, i, d1, d2, et, ph in zip(st, ids, d1s, d2s, etas, phis):
+        def products(j):
+            # recurse through intermediate resonances (W from top, W from H) to quarks/leptons
+            a, b = d1[j], d2[j]
+            kids = range(a, b + 1) if a > 0 and b >= a else ([a] if a > 0 else [])
+            res = []
+            for c in kids:
+                ac = abs(i[c])
+                if ac in (23, 24):
+                    res += products(c)
+                elif ac in (12, 14, 16):
+                    continue
+                else:
+                    res.append((et[c], ph[c], ac))
+            return res
+
+        reso = []
+        partons = []
+        for j in range(len(s)):
+            if not 21 <= abs(s[j]) <= 29:
+                continue
+            if abs(s[j]) == 23 and (abs(i[j]) <= 5 or i[j] == 21):
+                partons.append((et[j], ph[j], abs(i[j])))
+            if spec_resonance and abs(i[j]) == spec_resonance and abs(s[j]) == 22:
+                prods = products(j)
+                nlep = sum(1 for x in prods if x[2] in (11, 13, 15))
+                if nlep == n_leptons and prods:
+                    reso.append((et[j], ph[j], [(x[0], x[1]) for x in prods]))
+        out.append((reso, partons))
+    return out
+
+
+def delta_r(eta1, phi1, eta2, phi2):
+    """Distance in (eta, phi) with phi wrap-around."""
+    dphi = (np.asarray(phi1) - phi2 + np.pi) % (2 * np.pi) - np.pi
+    return np.hypot(np.asarray(eta1) - eta2, dphi)
