@@ -44,7 +44,7 @@ class Parameter:
 
     def _check(self, v: Any) -> Any:
         # bool is an int subclass: refuse it for numeric types, as CMSSW does.
-        if isinstance(v, bool) and bool not in self.py_types:
+        if isinstance(v, _builtins.bool) and _builtins.bool not in self.py_types:
             raise ConfigError(f"cms.{self.type_name} expects {self._expected()}, got bool {v!r}")
         if not isinstance(v, self.py_types):
             raise ConfigError(f"cms.{self.type_name} expects {self._expected()}, got {type(v).__name__} {v!r}")

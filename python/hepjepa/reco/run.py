@@ -167,7 +167,7 @@ def run_process(process: Process, *, quiet: bool = False) -> dict:
                 t3 = time.perf_counter()
                 out["FatJet"] = ak.zip(fatjets)
                 if tree is None:
-                    tree = fout.mktree(out_mod.value("treeName"), {k: v.type for k, v in out.items()},
+                    tree = fout.mktree(out_mod.value("treeName"), {k: getattr(v, "dtype", None) or v.type for k, v in out.items()},
                                        counter_name=lambda c: f"n{c}", field_name=lambda c, fld: f"{c}_{fld}")
                 tree.extend(out)
                 timing[out_mod.label] += time.perf_counter() - t3
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         process = load_config(argv[0], argv[1:])
         run_process(process)
-    except (ConfigError, _nanoaod.MissingBranchesError) as exc:
+    except (ConfigError, _nanoaod.MissingBranchesError, FileNotFoundError) as exc:
         print(f"hepjepa-run: error: {exc}", file=sys.stderr)
         return 1
     return 0
