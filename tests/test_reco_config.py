@@ -150,12 +150,45 @@ def test_missing_branches_listed(tmp_path):
         _nanoaod.detect_scheme(["nFatJet", "FatJet_pt", "FatJetPFCands_pFCandsIdx"] + [f"PFCands_{f}" for f in _nanoaod.PF_FIELDS])
 
 
-def test_full_run_output_branches_and_order(tmp_path):
+def test_full_run_output_branches_and_order(tmp_path, capsys):
     import hepjepa
 
     try:
         hepjepa.JetTagProducer
     except (ImportError, AttributeError) as exc:
         pytest.skip(f"C++ bridge not available: {exc}")
-    pytest.importorskip("hepjepa.features")
-    # integration with a real exported model is exercised once the bridge is built (see test_deploy_export)
+    torch = pytest.importorskip("torch")
+    from hepjepa.deploy import export_onnx
+    from hepjepa.features import TokenizerConfig
+
+    tok = TokenizerConfig(group_size=4, max_groups=6)
+    n_feat = len(tok.feature_names)
+
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.lin = torch.nn.Linear(n_feat, 2)
+
+        def forward(self, features, particle_mask, group_mask, centers, pair_features):
+            h = (self.lin(features) * particle_mask.unsqueeze(-1)).sum((1, 2))  # (B, 2)
+            return torch.softmax(h + centers.sum((1, 2)).unsqueeze(-1) + pair_features.sum((1, 2, 3)).unsqueeze(-1)
+                                 * 0.0 + group_mask.sum(1, keepdim=True) * 0.0, dim=-1)  # (B, 2)
+
+    model_dir = tmp_path / "model"
+    export_onnx(Tiny(), model_dir, tokenizer_config=tok.to_dict(), flav_names=["probQCD", "probTbqq"],
+                group_size=4, n_features=n_feat, n_groups=4)
+    src = tmp_path / "in.root"
+    _write_nano(src, n_events=9)
+    out = tmp_path / "o2.root"
+    assert main([str(_cfg(tmp_path, src, model_dir)), f"outputFile={out}", "maxEvents=7"]) == 0
+    assert "TimeReport" in capsys.readouterr().out
+    t_in, t_out = uproot.open(src)["Events"], uproot.open(out)["Events"]
+    for b in ("run", "luminosityBlock", "event"):
+        np.testing.assert_array_equal(t_out[b].array(library="np"), t_in[b].array(library="np")[:7])
+    s = t_out.arrays(["FatJet_jepaTags_probQCD", "FatJet_jepaTags_probTbqq"])
+    assert ak.to_list(ak.num(s.FatJet_jepaTags_probQCD)) == ak.to_list(t_in["nFatJet"].array()[:7])
+    q, t = ak.flatten(s.FatJet_jepaTags_probQCD), ak.flatten(s.FatJet_jepaTags_probTbqq)
+    real = q >= 0
+    np.testing.assert_allclose(ak.to_numpy(q[real] + t[real]), 1.0, atol=1e-5)
+    assert not np.any(np.isnan(ak.to_numpy(q)))
