@@ -36,7 +36,7 @@ class BackboneConfig:
         dropout: dropout inside the blocks.
     """
 
-    num_features: int = 7
+    num_features: int = 13
     pointnet_hidden: int = 64
     embed_dim: int = 128
     depth: int = 6
@@ -103,8 +103,27 @@ def from_dict(cls: type, data: dict[str, Any] | None, where: str = ""):
     kwargs = {}
     for k, v in data.items():
         sub = _dataclass_type(cls, k)
-        kwargs[k] = from_dict(sub, v, f"{where}{k}.") if sub is not None and isinstance(v, dict) else v
+        kwargs[k] = from_dict(sub, v, f"{where}{k}.") if sub is not None and isinstance(v, dict) else _coerce(fields[k], v, where + k)
     return cls(**kwargs)
+
+
+def _coerce(f: dataclasses.Field, v: Any, name: str) -> Any:
+    """Check/convert a value against its field's default type (YAML reads '3e-4' as a string)."""
+    default = f.default if f.default is not dataclasses.MISSING else None
+    if isinstance(default, bool):
+        if not isinstance(v, bool):
+            raise ConfigError(f"{name}={v!r}: expected true or false")
+        return v
+    if isinstance(default, float):
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name}={v!r}: expected a number") from None
+    if isinstance(default, int) and not (isinstance(v, int) and not isinstance(v, bool)):
+        raise ConfigError(f"{name}={v!r}: expected an integer")
+    if isinstance(default, str) and not isinstance(v, str):
+        raise ConfigError(f"{name}={v!r}: expected a string")
+    return v
 
 
 def _dataclass_type(cls: type, name: str):

@@ -1,0 +1,1 @@
+"""Packaged YAML configs (pretrain_tiny, pretrain_small, pretrain_base)."""
