@@ -1,0 +1,9 @@
+"""coffea tooling: an ONNX Runtime ``numpy_call_wrapper`` and the ``JEPATagProcessor``.
+
+Imported explicitly (``from hepjepa.coffea import JEPATagProcessor``) since coffea is heavy.
+"""
+
+from hepjepa.coffea.onnx_wrapper import ONNXJetTagger
+from hepjepa.coffea.processor import JEPATagProcessor
+
+__all__ = ["ONNXJetTagger", "JEPATagProcessor"]

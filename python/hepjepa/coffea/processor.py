@@ -1,0 +1,111 @@
+"""``JEPATagProcessor``: tag FatJets of NanoAOD / PFNano events and fill ``hist.Hist``.
+
+Reads FatJets and their PF candidates (PFNano ``PFCands``/``FatJetPFCands`` or NanoAOD
+v15 ``PFCand``/``FatJetPFCand``), computes group features with
+``hepjepa.features.tokenize_flat`` (the training code), runs :class:`ONNXJetTagger`
+and fills one histogram with axes dataset, truth flavour (``FatJet_truthLabel``;
+-1 when the input has none), flavour name, score, FatJet pT and soft-drop mass,
+weighted by ``genWeight`` when present.
+
+Defined skips (counted in the output, never NaN in histograms): events without
+FatJets, FatJets without PF candidates, FatJets with non-finite pT/mass or scores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from coffea import processor
+
+from hepjepa.coffea.onnx_wrapper import ONNXJetTagger
+from hepjepa.reco import _nanoaod
+
+__all__ = ["JEPATagProcessor"]
+
+
+class JEPATagProcessor(processor.ProcessorABC):
+    """coffea processor tagging FatJets with an exported hepjepa model.
+
+    Args:
+        model_dir: exported model directory (``model.onnx`` + ``preprocess.json``).
+        backend: ``cpp`` (C++ JetTagProducer) or ``onnxruntime``.
+        intra_op_threads, batch_size: passed to :class:`ONNXJetTagger`.
+        src: FatJet collection name.
+    """
+
+    def __init__(self, model_dir, backend: str = "cpp", intra_op_threads: int = 1, batch_size: int = 256, src: str = "FatJet"):
+        from hepjepa.features import TokenizerConfig
+
+        self.tagger = ONNXJetTagger(model_dir, intra_op_threads=intra_op_threads, batch_size=batch_size, backend=backend)
+        self.tok_config = TokenizerConfig.from_dict(self.tagger.preprocess["tokenizer"])
+        self.src = src
+
+    def _hist(self):
+        import hist
+
+        return (
+            hist.Hist.new.StrCat([], name="dataset", growth=True)
+            .IntCat([], name="truth", growth=True, label="truth class (-1 unknown)")
+            .StrCat(self.tagger.flav_names, name="flavour")
+            .Reg(50, 0.0, 1.0, name="score")
+            .Reg(40, 200.0, 2000.0, name="pt", label="FatJet $p_T$ [GeV]")
+            .Reg(40, 0.0, 400.0, name="msd", label="soft-drop mass [GeV]")
+            .Weight()
+        )
+
+    def process(self, events):
+        import awkward as ak
+
+        from hepjepa.features import tokenize_flat
+
+        dataset = events.metadata.get("dataset", "unknown")
+        fields = set(events.fields)
+        keys = set()
+        for coll in fields:
+            sub = events[coll]
+            if hasattr(sub, "fields") and sub.fields:
+                keys |= {f"{coll}_{f}" for f in sub.fields}
+                keys.add(f"n{coll}")
+        scheme = _nanoaod.detect_scheme(keys, self.src)
+        pf, jb, cb = scheme
+        mapcoll, jfield = jb.split("_", 1)
+        cfield = cb.split("_", 1)[1]
+        fj = events[self.src]
+        arrays = {
+            f"n{self.src}": ak.to_numpy(ak.num(fj)),
+            jb: events[mapcoll][jfield], cb: events[mapcoll][cfield],
+            **{f"{pf}_{f}": events[pf][f] for f in _nanoaod.PF_FIELDS},
+        }
+        con = _nanoaod.fatjet_constituents(arrays, scheme, self.src)
+        n_events = len(events)
+        flat_pt = ak.to_numpy(ak.flatten(fj.pt)).astype(np.float64)
+        flat_msd = ak.to_numpy(ak.flatten(fj.msoftdrop)).astype(np.float64) if "msoftdrop" in fj.fields else np.full(len(flat_pt), -1.0)
+        truth = ak.to_numpy(ak.flatten(fj.truthLabel)).astype(np.int64) if "truthLabel" in fj.fields else np.full(len(flat_pt), -1)
+        w_ev = ak.to_numpy(events.genWeight).astype(np.float64) if "genWeight" in fields else np.ones(n_events)
+        w = np.repeat(w_ev, con["n_jets_per_event"])
+        ncon = con["n_constituents"]
+        finite = np.isfinite(flat_pt) & np.isfinite(flat_msd)
+        keep = np.flatnonzero((ncon > 0) & finite)
+        h = self._hist()
+        out = {"hist": h, "cutflow": {dataset: {
+            "events": n_events, "events_without_fatjets": int((con["n_jets_per_event"] == 0).sum()),
+            "fatjets": int(len(ncon)), "fatjets_without_pfcands": int((ncon == 0).sum()),
+            "fatjets_nonfinite": int((~finite).sum()), "fatjets_nonfinite_score": 0, "fatjets_tagged": 0}}}
+        if len(keep) == 0:
+            return out
+        starts, stops = con["offsets"][keep], con["offsets"][keep + 1]
+        sel = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops)])
+        offsets = np.concatenate([[0], np.cumsum(stops - starts)])
+        flags = {k: con[k][sel] for k in ("charge", "isChargedHadron", "isNeutralHadron", "isPhoton", "isElectron", "isMuon")}
+        tokens = tokenize_flat(con["px"][sel], con["py"][sel], con["pz"][sel], con["energy"][sel], offsets, self.tok_config, **flags)
+        scores = self.tagger(**tokens.model_inputs())  # (n_keep, n_flav), numpy path
+        good = np.all(np.isfinite(scores), axis=1)
+        out["cutflow"][dataset]["fatjets_nonfinite_score"] = int((~good).sum())
+        out["cutflow"][dataset]["fatjets_tagged"] = int(good.sum())
+        keep, scores = keep[good], scores[good]
+        for i, name in enumerate(self.tagger.flav_names):
+            h.fill(dataset=dataset, truth=truth[keep], flavour=name, score=scores[:, i],
+                   pt=flat_pt[keep], msd=flat_msd[keep], weight=w[keep])
+        return out
+
+    def postprocess(self, accumulator):
+        return accumulator
