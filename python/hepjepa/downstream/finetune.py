@@ -1,0 +1,231 @@
+"""Fine-tuning a Tagger on tokenised jets: AdamW, cosine schedule, early stopping on val loss.
+
+The data side is plain arrays (``Tokens`` + labels), so the same loop serves the CLI, the
+benchmarks and the tests.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from hepjepa.downstream.tagger import MODES, Tagger, save_tagger
+
+__all__ = ["FinetuneConfig", "finetune", "predict", "load_labelled_tokens", "remap_labels"]
+
+_INPUTS = ("features", "particle_mask", "group_mask", "centers", "pair_features")
+
+
+@dataclass
+class FinetuneConfig:
+    """Training settings, saved with the tagger checkpoint.
+
+    Attributes:
+        mode: frozen | finetune | scratch.
+        head: class_attention | linear.
+        label_fraction: stratified fraction of the training labels used (5e-4 .. 1).
+        epochs: maximum epochs.
+        batch_size: jets per step.
+        lr: peak learning rate of the head (the backbone gets ``lr * backbone_lr_scale``).
+        backbone_lr_scale: fine-tuning a pretrained backbone gently keeps its features.
+        weight_decay: AdamW weight decay.
+        warmup_frac: linear warm-up fraction of all steps.
+        patience: epochs without val-loss improvement before stopping.
+        seed: seeds the split, the head init and the batch order.
+    """
+
+    mode: str = "finetune"
+    head: str = "class_attention"
+    label_fraction: float = 1.0
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    backbone_lr_scale: float = 0.1
+    weight_decay: float = 0.01
+    warmup_frac: float = 0.05
+    patience: int = 5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.head not in ("class_attention", "linear"):
+            raise ValueError(f"head must be 'class_attention' or 'linear', got {self.head!r}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FinetuneConfig":
+        known = {f.name for f in fields(cls)}
+        bad = sorted(set(d) - known)
+        if bad:
+            raise KeyError(f"unknown FinetuneConfig keys {bad}; expected a subset of {sorted(known)}")
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def remap_labels(labels: np.ndarray, class_indices: list[int]) -> np.ndarray:
+    """Map global JetClass label indices to positions in ``class_indices``.
+
+    Raises:
+        ValueError: a label not among ``class_indices`` (named).
+    """
+    lut = {c: i for i, c in enumerate(class_indices)}
+    bad = sorted(set(np.unique(labels).tolist()) - set(lut))
+    if bad:
+        raise ValueError(f"labels {bad} are not among the tagger's classes {class_indices}")
+    return np.array([lut[int(v)] for v in labels], dtype=np.int64)
+
+
+def load_labelled_tokens(paths, tokenizer_config, max_jets: int | None = None, step_size: int = 10_000):
+    """Read and tokenise jets from files (any supported format), keeping only labelled jets.
+
+    Args:
+        paths: file paths or globs for ``hepjepa.data.iter_jets``.
+        tokenizer_config: ``TokenizerConfig``.
+        max_jets: read at most this many jets.
+
+    Returns:
+        (Tokens, labels (N,) int64 global JetClass indices).
+    """
+    from hepjepa.data import iter_jets
+    from hepjepa.features import tokenize
+    from hepjepa.features.tokenize import Tokens
+
+    parts, labels = [], []
+    for chunk in iter_jets(paths, step_size=step_size, max_jets=max_jets):
+        if "label" not in chunk.fields:
+            raise ValueError(f"jets from {paths} carry no 'label' field; fine-tuning needs labelled data")
+        lab = np.asarray(chunk["label"], dtype=np.int64)
+        keep = lab >= 0
+        if not keep.any():
+            continue
+        parts.append(tokenize(chunk[keep], tokenizer_config))
+        labels.append(lab[keep])
+    if not parts:
+        raise ValueError(f"no labelled jets in {paths}")
+    return Tokens.concat(parts), np.concatenate(labels)
+
+
+def _batch(tokens, idx: np.ndarray) -> tuple[torch.Tensor, ...]:
+    """Five model inputs for jets ``idx``, cut to the largest real group count in the batch."""
+    gm = tokens.group_mask[idx]
+    G = max(1, int(gm.sum(1).max()))
+    out = []
+    for name in _INPUTS:
+        a = getattr(tokens, name)[idx]
+        a = a[:, :G, :G] if name == "pair_features" else a[:, :G]
+        out.append(torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)))
+    return tuple(out)
+
+
+@torch.no_grad()
+def predict(tagger: Tagger, tokens, batch_size: int = 256, embeddings: bool = False) -> np.ndarray:
+    """Softmax scores (N, C) of the tagger, or its pooled embeddings (N, 2D) if ``embeddings``."""
+    tagger.eval()
+    out = []
+    for s in range(0, len(tokens), batch_size):
+        x = _batch(tokens, np.arange(s, min(s + batch_size, len(tokens))))
+        out.append((tagger.embed(*x) if embeddings else tagger.scores(*x)).numpy())
+    return np.concatenate(out) if out else np.zeros((0, tagger.n_classes), np.float32)
+
+
+def _val_loss(tagger: Tagger, tokens, labels: np.ndarray, batch_size: int) -> float:
+    p = predict(tagger, tokens, batch_size)
+    return float(-np.mean(np.log(np.clip(p[np.arange(len(labels)), labels], 1e-12, None))))
+
+
+def finetune(
+    tagger: Tagger,
+    train_tokens,
+    train_labels: np.ndarray,
+    val_tokens,
+    val_labels: np.ndarray,
+    config: FinetuneConfig,
+    out_path: str | Path | None = None,
+    extra: dict[str, Any] | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train ``tagger`` (labels already local 0..C-1); keep the weights of the best val loss.
+
+    Args:
+        tagger: a Tagger with ``output="logits"``.
+        train_tokens, train_labels: the (already label-fraction-selected) training set.
+        val_tokens, val_labels: validation set for early stopping.
+        config: FinetuneConfig.
+        out_path: if given, the best tagger is saved there (atomically) with its history.
+        extra: metadata stored in the checkpoint.
+        progress: show a tqdm bar.
+
+    Returns:
+        History dict: ``train_loss``, ``val_loss`` per epoch, ``best_epoch``, ``best_val_loss``.
+    """
+    from tqdm import tqdm
+
+    if tagger.output != "logits":
+        raise ValueError(f"train a tagger with output='logits', got {tagger.output!r}")
+    for name, lab in (("train", train_labels), ("val", val_labels)):
+        if len(lab) and (lab.min() < 0 or lab.max() >= tagger.n_classes):
+            raise ValueError(f"{name} labels must lie in [0, {tagger.n_classes - 1}], got [{lab.min()}, {lab.max()}]")
+    rng = np.random.default_rng(config.seed)
+    torch.manual_seed(config.seed)
+    head_params = [p for p in tagger.head.parameters() if p.requires_grad]
+    groups = [{"params": head_params, "lr": config.lr}]
+    if tagger.mode != "frozen":
+        groups.append({"params": list(tagger.backbone.parameters()),
+                       "lr": config.lr * (1.0 if tagger.mode == "scratch" else config.backbone_lr_scale)})
+    opt = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
+    steps_per_epoch = max(1, math.ceil(len(train_labels) / config.batch_size))
+    total = steps_per_epoch * config.epochs
+    warm = max(1, int(config.warmup_frac * total))
+    base = [g["lr"] for g in opt.param_groups]
+
+    def lr_factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
+
+    hist: dict[str, Any] = {"train_loss": [], "val_loss": [], "best_epoch": -1, "best_val_loss": float("inf")}
+    best_state, bad, step = None, 0, 0
+    y_all = torch.from_numpy(train_labels.astype(np.int64))
+    bar = tqdm(range(config.epochs), desc=f"finetune[{tagger.mode}]", disable=not progress)
+    for epoch in bar:
+        tagger.train()
+        order = rng.permutation(len(train_labels))
+        losses = []
+        for s in range(0, len(order), config.batch_size):
+            idx = order[s : s + config.batch_size]
+            for g, b in zip(opt.param_groups, base):
+                g["lr"] = b * lr_factor(step)
+            loss = F.cross_entropy(tagger(*_batch(train_tokens, idx)), y_all[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], 1.0)
+            opt.step()
+            losses.append(loss.item())
+            step += 1
+        vl = _val_loss(tagger, val_tokens, val_labels, 256)
+        hist["train_loss"].append(float(np.mean(losses)))
+        hist["val_loss"].append(vl)
+        bar.set_postfix(train=f"{hist['train_loss'][-1]:.4f}", val=f"{vl:.4f}")
+        if vl < hist["best_val_loss"] - 1e-6:
+            hist["best_val_loss"], hist["best_epoch"], bad = vl, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in tagger.state_dict().items()}
+        else:
+            bad += 1
+            if bad >= config.patience:
+                break
+    if best_state is not None:
+        tagger.load_state_dict(best_state)
+    tagger.eval()
+    if out_path is not None:
+        save_tagger(tagger, out_path, extra={"finetune": config.to_dict(), "history": hist, **(extra or {})})
+    return hist
