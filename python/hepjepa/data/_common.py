@@ -5,6 +5,8 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
+from ._errors import FormatError
+
 #: particle-type flags of the data contract, in this order.
 FLAGS = ("isChargedHadron", "isNeutralHadron", "isPhoton", "isElectron", "isMuon")
 
@@ -34,3 +36,13 @@ def jagged_record(counts: np.ndarray, particles: dict[str, np.ndarray], scalars:
     fields = {k: ak.unflatten(np.asarray(v), counts) for k, v in particles.items()}
     fields.update({k: np.asarray(v) for k, v in scalars.items()})
     return ak.zip(fields, depth_limit=1)
+
+
+def open_root(path: str, fmt: str):
+    """``uproot.open`` that turns "not a ROOT file" into a :class:`FormatError` naming the expected format."""
+    import uproot
+
+    try:
+        return uproot.open(path)
+    except (ValueError, OSError) as e:
+        raise FormatError(f"{path}: not a ROOT file, expected {fmt} ({e})") from e

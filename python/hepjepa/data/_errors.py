@@ -29,7 +29,11 @@ class MissingFieldsError(FormatError):
         self.format = fmt
         self.missing = list(missing)
         available = list(available)
-        self.near = {m: difflib.get_close_matches(m, available, n=3, cutoff=0.6) for m in self.missing}
+        # case-insensitive: 'Y' is the near match of 'y'
+        lower = {}
+        for a in available:
+            lower.setdefault(a.lower(), a)
+        self.near = {m: [lower[c] for c in difflib.get_close_matches(m.lower(), list(lower), n=3, cutoff=0.6)] for m in self.missing}
         hints = "; ".join(f"{m!r} -> did you mean {n}?" for m, n in self.near.items() if n)
         shown = self.missing if len(self.missing) <= 12 else self.missing[:12] + [f"... ({len(self.missing)} in all)"]
         msg = f"{self.path}: not a {fmt} file, missing {shown}"

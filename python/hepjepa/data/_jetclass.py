@@ -12,6 +12,7 @@ import numpy as np
 import uproot
 
 from ..labels import JETCLASS_LABELS
+from ._common import open_root
 from ._errors import FormatError, check_fields
 
 TREE = "tree"
@@ -32,7 +33,7 @@ def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Ar
         iterator of ``ak.Array`` records (see docs/architecture.md); ``label`` is the index of the
         set one-hot branch, -1 when no ``label_*`` branch is set.
     """
-    with uproot.open(path) as f:
+    with open_root(path, "JetClass ROOT") as f:
         if TREE not in f:
             raise FormatError(f"{path}: not a JetClass file, no TTree {TREE!r} (keys: {list(f.keys())[:10]})")
         tree = f[TREE]

@@ -17,6 +17,7 @@ import numpy as np
 import uproot
 
 from ._common import flags_from_pdgid, jagged_record
+from ._common import open_root
 from ._errors import FormatError, MissingFieldsError
 
 TREE = "Events"
@@ -42,7 +43,7 @@ def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Ar
         ``FatJet_*`` branch, ``jet_pt/jet_eta/jet_phi`` (and ``jet_sdmass`` from ``msoftdrop``),
         and ``label`` from ``FatJet_truthLabel`` (-1 when absent or unmatched).
     """
-    with uproot.open(path) as f:
+    with open_root(path, "NanoAOD ROOT") as f:
         if TREE not in f:
             raise FormatError(f"{path}: not a NanoAOD file, no TTree {TREE!r} (keys: {list(f.keys())[:10]})")
         names = set(f[TREE].keys())

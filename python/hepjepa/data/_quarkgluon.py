@@ -74,7 +74,8 @@ def _member(path: str, zf: zipfile.ZipFile, name: str) -> np.ndarray:
         name_len, extra_len = struct.unpack("<HH", head[26:30])
         fh.seek(info.header_offset + 30 + name_len + extra_len)
         version = np.lib.format.read_magic(fh)
-        shape, fortran, dtype = np.lib.format._read_array_header(fh, version)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(fh)
         offset = fh.tell()
     if dtype.hasobject:
         raise FormatError(f"{path}: member {name} holds Python objects, expected a numeric array")

@@ -32,11 +32,16 @@ def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Ar
     Returns:
         iterator of ``ak.Array`` records; ``label`` is Tbqq for ``is_signal_new`` 1 and QCD for 0.
     """
-    with pd.HDFStore(path, mode="r") as store:
+    try:
+        store = pd.HDFStore(path, mode="r")
+    except Exception as e:  # tables raises HDF5ExtError, pandas OSError/ValueError for non-HDF5 bytes
+        raise FormatError(f"{path}: not an HDF5 file, expected the Top Tagging pandas HDF5 ({type(e).__name__}: {e})") from e
+    with store:
         if "/" + KEY not in store.keys():
             raise FormatError(f"{path}: not a Top Tagging file, no pandas key {KEY!r} (keys: {store.keys()})")
         storer = store.get_storer(KEY)
-        nrows = storer.nrows
+        # fixed format (the real files) has no nrows; its shape is (rows, columns)
+        nrows = storer.nrows if storer.nrows is not None else int(storer.shape[0])
         cols = _columns(store)
         n_part = sum(1 for c in cols if c.startswith("E_") and c[2:].isdigit())
         need = [f"{p}_{i}" for i in range(max(n_part, 1)) for p in ("E", "PX", "PY", "PZ")] + ["is_signal_new"]
