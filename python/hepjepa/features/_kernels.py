@@ -11,7 +11,7 @@ import numba
 import numpy as np
 
 __all__ = [
-    "N_RAW", "particle_features", "jet_axis", "fps", "knn", "pair_features",
+    "N_RAW", "particle_features", "jet_axis", "fps", "fps_dist", "knn", "knn_from_dist", "pair_features",
     "tokenize_kernel", "check_finite",
 ]
 
@@ -22,8 +22,13 @@ _TWO_PI = 2.0 * math.pi
 
 @numba.njit(cache=True, inline="always")
 def _wrap(dphi):
-    # map to [-pi, pi) so jets straddling phi = +-pi look like any other jet
-    return (dphi + _PI) % _TWO_PI - _PI
+    # map to [-pi, pi) so jets straddling phi = +-pi look like any other jet; inputs are
+    # differences of angles in [-pi, pi], so a branch beats the (slow) float modulo
+    while dphi >= _PI:
+        dphi -= _TWO_PI
+    while dphi < -_PI:
+        dphi += _TWO_PI
+    return dphi
 
 
 @numba.njit(cache=True)
@@ -89,10 +94,18 @@ def fps(eta, phi, pt, c):
     Starts at the leading-pT particle (lowest index on ties); each next centre is the
     particle farthest from all chosen ones (lowest index on ties). Returns (c,) int64.
     """
+    return fps_dist(eta, phi, pt, c)[0]
+
+
+@numba.njit(cache=True)
+def fps_dist(eta, phi, pt, c):
+    """:func:`fps` that also returns the (c, n) squared distances centre -> particle,
+    which are exactly the distances kNN needs (computed once, shared)."""
     n = eta.shape[0]
     out = np.empty(c, np.int64)
+    dist = np.empty((c, n))
     if c == 0:
-        return out
+        return out, dist
     start = 0
     for i in range(1, n):
         if pt[i] > pt[start]:
@@ -103,17 +116,19 @@ def fps(eta, phi, pt, c):
         out[g] = cur
         best = -1.0
         nxt = 0
+        ce = eta[cur]; cp = phi[cur]
         for i in range(n):
-            de = eta[i] - eta[cur]
-            dp = _wrap(phi[i] - phi[cur])
+            de = eta[i] - ce
+            dp = _wrap(phi[i] - cp)
             d = de * de + dp * dp
+            dist[g, i] = d
             if d < mind[i]:
                 mind[i] = d
             if mind[i] > best:
                 best = mind[i]
                 nxt = i
         cur = nxt
-    return out
+    return out, dist
 
 
 @numba.njit(cache=True)
@@ -123,18 +138,29 @@ def knn(eta, phi, centres, k):
     Returns (c, min(k, n)) int64, each row sorted by (distance, index).
     """
     n = eta.shape[0]
-    kk = min(k, n)
     c = centres.shape[0]
+    dist = np.empty((c, n))
+    for g in range(c):
+        ce = eta[centres[g]]; cp = phi[centres[g]]
+        for i in range(n):
+            de = eta[i] - ce
+            dp = _wrap(phi[i] - cp)
+            dist[g, i] = de * de + dp * dp
+    return knn_from_dist(dist, k)
+
+
+@numba.njit(cache=True)
+def knn_from_dist(dist, k):
+    """k smallest entries of each row of ``dist`` (c, n), ties by lower index."""
+    c, n = dist.shape
+    kk = min(k, n)
     out = np.empty((c, kk), np.int64)
     bd = np.empty(kk)
     bi = np.empty(kk, np.int64)
     for g in range(c):
-        ce = eta[centres[g]]; cp = phi[centres[g]]
         m = 0
         for i in range(n):
-            de = eta[i] - ce
-            dp = _wrap(phi[i] - cp)
-            d = de * de + dp * dp
+            d = dist[g, i]
             if m == kk and d >= bd[kk - 1]:
                 continue  # strict <: an equal distance keeps the earlier (lower) index
             # insertion into the sorted top-k list; i grows so ties keep index order
@@ -214,8 +240,8 @@ def tokenize_kernel(px, py, pz, e, charge, flags, offsets, n_groups, G, k,
         pt = np.empty(n)
         for i in range(n):
             pt[i] = math.sqrt(px[s + i] ** 2 + py[s + i] ** 2)
-        cen = fps(eta, phi, pt, c)
-        nb = knn(eta, phi, cen, k)
+        cen, dist = fps_dist(eta, phi, pt, c)
+        nb = knn_from_dist(dist, k)
         p4 = np.zeros((G, 4))
         for g in range(c):
             ci = cen[g]
