@@ -17,7 +17,7 @@ using FArray = py::array_t<float, py::array::c_style>;
 // so a silent float64 -> float32 downcast or a hidden copy can never happen.
 FArray asFloat32(const py::handle& obj, const std::string& name) {
   if (!py::isinstance<py::array>(obj))
-    throw InvalidInput("input '" + name + "' must be a numpy.ndarray, got " + std::string(py::str(obj.get_type())));
+    throw InvalidInput("input '" + name + "' must be a numpy.ndarray, got " + std::string(py::str(py::type::handle_of(obj))));
   auto a = py::reinterpret_borrow<py::array>(obj);
   if (!a.dtype().is(py::dtype::of<float>()))
     throw InvalidInput("input '" + name + "' has dtype " + std::string(py::str(a.dtype())) +
@@ -35,7 +35,7 @@ hepjepa::ParamValue toParam(const std::string& key, const py::handle& v) {
   if (py::isinstance<py::str>(v)) return v.cast<std::string>();
   if (py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v)) return v.cast<std::vector<std::string>>();
   if (py::isinstance(v, py::module_::import("os").attr("PathLike"))) return py::str(v).cast<std::string>();
-  throw hepjepa::ConfigError("parameter '" + key + "' has unsupported type " + std::string(py::str(v.get_type())));
+  throw hepjepa::ConfigError("parameter '" + key + "' has unsupported type " + std::string(py::str(py::type::handle_of(v))));
 }
 
 std::unique_ptr<hepjepa::JetTagProducer> makeProducer(const py::dict& params) {
@@ -69,7 +69,7 @@ PYBIND11_MODULE(_core, m) {
       if (msg.rfind("unknown parameter", 0) == 0 || msg.rfind("missing required parameter", 0) == 0)
         PyErr_SetString(PyExc_KeyError, msg.c_str());
       else
-        config_error(msg.c_str());
+        py::set_error(config_error, msg.c_str());
     } catch (const hepjepa::ModelError& e) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
     } catch (const Ort::Exception& e) {
