@@ -16,8 +16,7 @@ import awkward as ak
 import numpy as np
 import uproot
 
-from ._common import flags_from_pdgid, jagged_record
-from ._common import open_root
+from ._common import flags_from_pdgid, jagged_record, open_root
 from ._errors import FormatError, MissingFieldsError
 
 TREE = "Events"
@@ -79,12 +78,10 @@ def _convert(path, ev: ak.Array, cand: str, mapping: str, cidx: str, jet_branche
         e = int(ev_of_map[bad][0])
         raise FormatError(f"{path}: event {start + e} maps a candidate to FatJet {int(flat_j[bad][0])}, but it has {int(njet[e])} FatJets")
     n_pf = ak.num(ev[f"{cand}_pt"])
-    flat_c = ak.flatten(pf_idx)
     if ak.any((pf_idx < 0) | (pf_idx >= n_pf)):
         raise FormatError(f"{path}: {cidx} points past the {cand} collection in events {start}..{start + len(njet) - 1}")
     jet_offset = np.concatenate([[0], np.cumsum(njet)[:-1]])
     counts = np.bincount(jet_offset[ev_of_map] + flat_j, minlength=int(njet.sum()))  # constituents per FatJet
-    del flat_c
 
     def gather(var):
         return ak.to_numpy(ak.flatten(ev[f"{cand}_{var}"][pf_idx])).astype(np.float64)
