@@ -70,6 +70,9 @@ class ShuffleBuffer:
     saved: ``load_state_dict`` then re-reading the same source from the start replays the draws
     without emitting, so the continuation is exactly what an uninterrupted run would give.
 
+    Memory: the buffer holds references into the input chunks, so a chunk stays alive while any
+    of its jets waits; choose ``step_size`` well below ``buffer_size`` to keep that overhead small.
+
     Args:
         buffer_size: jets held (memory bound).
         seed: integer seed.
