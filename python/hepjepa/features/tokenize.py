@@ -6,6 +6,11 @@ FPS order: group 0 is centred on the leading-pT particle, each later one on the
 particle farthest from the earlier centres. Within a group, members are sorted by
 distance to the centre (the centre first). Jets with n < k particles fill n slots
 of each group; n = 0 gives no real group and all zeros.
+
+Centre-relative features: only ``deta`` and ``dphi`` (member minus FPS centre, phi
+wrapped); ``dR`` and the log-ratios stay relative to the jet axis (four-vector sum of
+all constituents), and ``centers`` holds the centre's (deta, dphi) w.r.t. that axis.
+``pair_features`` diagonal (a == b) is defined as 0, like every pair with a padded group.
 """
 
 from __future__ import annotations
