@@ -1,0 +1,147 @@
+"""JEPATagProcessor under coffea's Runner (Iterative, Futures, Dask executors), the ONNX wrapper, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+ak = pytest.importorskip("awkward")
+uproot = pytest.importorskip("uproot")
+torch = pytest.importorskip("torch")
+pytest.importorskip("coffea")
+
+from coffea import processor
+from coffea.nanoevents import NanoAODSchema
+
+from hepjepa.coffea import JEPATagProcessor, ONNXJetTagger
+from hepjepa.deploy import export_onnx
+from hepjepa.features import TokenizerConfig
+
+
+def _nano(path, n_events=20, seed=3):
+    rng = np.random.default_rng(seed)
+    njet = rng.integers(0, 3, n_events)
+    npf = rng.integers(5, 40, n_events)
+    jidx, pidx = [], []
+    for nj, npp in zip(njet, npf):
+        owner = rng.integers(-1, nj, npp) if nj else np.full(npp, -1)
+        sel = np.flatnonzero(owner >= 0)
+        jidx.append(owner[sel].tolist())
+        pidx.append(sel.tolist())
+    n = int(npf.sum())
+    pfc = {f: ak.unflatten(v, npf) for f, v in {
+        "pt": rng.uniform(1, 50, n).astype(np.float32), "eta": rng.normal(0, 0.3, n).astype(np.float32),
+        "phi": rng.normal(0, 0.3, n).astype(np.float32), "mass": np.zeros(n, np.float32),
+        "pdgId": rng.choice([211, -211, 22, 130, 11, -13], n).astype(np.int32)}.items()}
+    nj = int(njet.sum())
+    data = {
+        "run": np.ones(n_events, np.uint32), "luminosityBlock": np.ones(n_events, np.uint32),
+        "event": np.arange(n_events, dtype=np.uint64), "genWeight": rng.uniform(0.5, 1.5, n_events).astype(np.float32),
+        "FatJet": ak.zip({f: ak.unflatten(v, njet) for f, v in {
+            "pt": rng.uniform(300, 900, nj).astype(np.float32), "eta": rng.normal(0, 1, nj).astype(np.float32),
+            "phi": rng.uniform(-3, 3, nj).astype(np.float32), "mass": rng.uniform(10, 200, nj).astype(np.float32),
+            "msoftdrop": rng.uniform(10, 200, nj).astype(np.float32), "truthLabel": rng.choice([0, 8], nj).astype(np.int32)}.items()}),
+        "PFCands": ak.zip(pfc),
+        "FatJetPFCands": ak.zip({"jetIdx": ak.Array(jidx), "pFCandsIdx": ak.Array(pidx)}),
+    }
+    with uproot.recreate(path) as f:
+        f.mktree("Events", {k: getattr(v, "dtype", None) or v.type for k, v in data.items()},
+                 counter_name=lambda c: f"n{c}", field_name=lambda c, fld: f"{c}_{fld}")
+        f["Events"].extend(data)
+    return data
+
+
+class Tiny(torch.nn.Module):
+    def __init__(self, n_feat):
+        super().__init__()
+        torch.manual_seed(0)
+        self.lin = torch.nn.Linear(n_feat, 2)
+        self.c = torch.nn.Linear(2, 2)
+
+    def forward(self, features, particle_mask, group_mask, centers, pair_features):
+        h = (self.lin(features) * particle_mask.unsqueeze(-1)).sum(2)  # (B, G, 2)
+        h = h + self.c(centers) * group_mask.unsqueeze(-1)  # (B, G, 2)
+        h = h.sum(1) / group_mask.sum(1, keepdim=True) + 0.01 * pair_features.sum((1, 2, 3)).unsqueeze(-1)  # (B, 2)
+        return torch.softmax(h, dim=-1)  # (B, 2)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    d = tmp_path_factory.mktemp("coffea")
+    tok = TokenizerConfig(group_size=4, max_groups=6)
+    nf = len(tok.feature_names)
+    export_onnx(Tiny(nf), d / "model", tokenizer_config=tok.to_dict(), flav_names=["probQCD", "probTbqq"],
+                group_size=4, n_features=nf, n_groups=4)
+    _nano(d / "a.root", seed=3)
+    _nano(d / "b.root", seed=4)
+    return d
+
+
+def _run(d, executor, chunksize=7):
+    runner = processor.Runner(executor=executor, schema=NanoAODSchema, chunksize=chunksize)
+    fileset = {"ttbar": {"files": {str(d / "a.root"): "Events"}}, "qcd": {"files": {str(d / "b.root"): "Events"}}}
+    return runner(fileset, processor_instance=JEPATagProcessor(d / "model", backend="onnxruntime"))
+
+
+def _canonical(h):
+    import hist
+
+    out = {}
+    for ds in h.axes["dataset"]:
+        for t in h.axes["truth"]:
+            sub = h[{"dataset": ds, "truth": hist.loc(t)}]
+            out[(ds, t)] = (sub.values(), sub.variances())
+    return out
+
+
+@pytest.mark.slow
+def test_executors_identical(setup):
+    from distributed import Client, LocalCluster
+
+    it = _run(setup, processor.IterativeExecutor())
+    fu = _run(setup, processor.FuturesExecutor(workers=2))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cl, Client(cl) as client:
+        da = _run(setup, processor.DaskExecutor(client=client))
+    h = it["hist"]
+    assert h.sum().value > 0 and not np.isnan(h.values()).any()
+    for other in (fu, da):
+        assert _canonical(other["hist"]).keys() == _canonical(h).keys()
+        for key, (v, var) in _canonical(h).items():  # growth categories may arrive in another order
+            np.testing.assert_allclose(_canonical(other["hist"])[key][0], v, rtol=1e-6)
+            np.testing.assert_allclose(_canonical(other["hist"])[key][1], var, rtol=1e-6)
+        assert other["cutflow"] == it["cutflow"]
+    cf = it["cutflow"]["ttbar"]
+    assert cf["events"] == 20 and cf["fatjets_tagged"] + cf["fatjets_without_pfcands"] == cf["fatjets"]
+    # both flavours filled once per tagged jet, weights from genWeight (not unit)
+    assert h[{"dataset": "ttbar", "flavour": "probQCD"}].sum().value != cf["fatjets_tagged"]
+
+
+def test_wrapper_matches_torch_on_awkward(setup):
+    tok = TokenizerConfig(group_size=4, max_groups=6)
+    tagger = ONNXJetTagger(setup / "model", backend="onnxruntime")
+    from hepjepa.deploy.export import example_inputs
+
+    x = example_inputs(5, 4, len(tok.feature_names), batch=3)
+    ref = Tiny(len(tok.feature_names))(*(torch.from_numpy(x[n]) for n in x)).detach().numpy()
+    got = tagger(**{k: ak.Array(v) for k, v in x.items()})
+    np.testing.assert_allclose(ak.to_numpy(got), ref, atol=1e-5)
+    with pytest.raises(ValueError, match="input 'features' has shape"):
+        tagger.numpy_call  # noqa: B018
+        tagger._call_numpy(**{**x, "features": x["features"][..., :2]})
+    import pickle
+
+    clone = pickle.loads(pickle.dumps(tagger))  # the session is not pickled, rebuilt lazily
+    np.testing.assert_allclose(clone(**x), ref, atol=1e-5)
+
+
+def test_missing_branches_listed(setup, tmp_path):
+    data = _nano(tmp_path / "c.root")
+    bad = tmp_path / "bad.root"
+    del data["FatJetPFCands"]
+    with uproot.recreate(bad) as f:
+        f.mktree("Events", {k: getattr(v, "dtype", None) or v.type for k, v in data.items()},
+                 counter_name=lambda c: f"n{c}", field_name=lambda c, fld: f"{c}_{fld}")
+        f["Events"].extend(data)
+    runner = processor.Runner(executor=processor.IterativeExecutor(), schema=NanoAODSchema)
+    with pytest.raises(Exception, match="FatJetPFCands_jetIdx"):
+        runner({"x": {"files": {str(bad): "Events"}}}, processor_instance=JEPATagProcessor(setup / "model", backend="onnxruntime"))
