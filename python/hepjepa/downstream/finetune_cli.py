@@ -1,0 +1,96 @@
+"""Train a tagger head on labelled jets: frozen or fine-tuned pretrained backbone, or from scratch.
+
+Examples:
+    hepjepa finetune --backbone pretrain/ckpt.pt --train train.root --val val.root \\
+        --mode finetune --label-fraction 0.01 --head class_attention --epochs 20 --seed 0 -o out/
+    hepjepa finetune --scratch --train train.root --val val.root -o out/
+
+Writes ``DIR/tagger.pt`` (weights + backbone, head, tokenizer configs and class names, so
+``hepjepa evaluate`` / ``hepjepa export`` rebuild it alone) and ``DIR/history.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument("--backbone", help="pretraining checkpoint (hepjepa pretrain)")
+    src.add_argument("--scratch", action="store_true", help="random-init backbone (default BackboneConfig or --backbone-config)")
+    parser.add_argument("--backbone-config", help="YAML BackboneConfig for --scratch (default: BackboneConfig())")
+    parser.add_argument("--train", nargs="+", required=True, help="training files (any supported format)")
+    parser.add_argument("--val", nargs="+", required=True, help="validation files")
+    parser.add_argument("--mode", choices=("frozen", "finetune", "scratch"), default=None, help="default: finetune, or scratch with --scratch")
+    parser.add_argument("--label-fraction", type=float, default=1.0, help="stratified fraction of training labels (5e-4 .. 1)")
+    parser.add_argument("--head", choices=("class_attention", "linear"), default="class_attention")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--patience", type=int, default=5)
+    parser.add_argument("--max-jets", type=int, default=None, help="read at most this many jets per split")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("-o", "--output", required=True, help="output directory")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from hepjepa._io import atomic_path
+    from hepjepa.downstream.finetune import FinetuneConfig, finetune, load_labelled_tokens, remap_labels
+    from hepjepa.downstream.splits import stratified_fraction
+    from hepjepa.downstream.tagger import build_tagger
+    from hepjepa.features import TokenizerConfig
+    from hepjepa.labels import JETCLASS_LABELS
+    from hepjepa.model.config import BackboneConfig, load_yaml, to_dict
+
+    mode = args.mode or ("scratch" if args.scratch else "finetune")
+    if args.scratch and mode != "scratch":
+        raise ValueError(f"--scratch needs --mode scratch (or none), got --mode {mode}")
+    if args.backbone and mode == "scratch":
+        raise ValueError("--mode scratch ignores pretrained weights; pass --scratch instead of --backbone")
+    state, tok_cfg = None, TokenizerConfig()
+    if args.backbone:
+        from hepjepa.model.checkpoint import load_backbone, load_checkpoint
+
+        bb = load_backbone(args.backbone)
+        bb_cfg = to_dict(bb.config) if hasattr(bb, "config") else None
+        if bb_cfg is None:
+            raise ValueError(f"backbone from {args.backbone} carries no .config; cannot save a rebuildable tagger")
+        state = bb.state_dict()
+        ck = load_checkpoint(args.backbone)
+        tok = ck.get("config", {}).get("tokenizer")
+        if tok:
+            tok_cfg = TokenizerConfig.from_dict(tok)
+    else:
+        bb_cfg = to_dict(load_yaml(BackboneConfig, args.backbone_config) if args.backbone_config else BackboneConfig())
+    if bb_cfg["num_features"] != len(tok_cfg.feature_names):
+        raise ValueError(f"backbone expects num_features={bb_cfg['num_features']}, tokenizer gives {len(tok_cfg.feature_names)}")
+
+    train_tok, train_lab = load_labelled_tokens(args.train, tok_cfg, args.max_jets)
+    val_tok, val_lab = load_labelled_tokens(args.val, tok_cfg, args.max_jets)
+    class_idx = sorted(set(np.unique(train_lab).tolist()))
+    if len(class_idx) < 2:
+        raise ValueError(f"training files hold only classes {class_idx}; a tagger needs >= 2")
+    keep_val = np.isin(val_lab, class_idx)
+    val_tok, val_lab = val_tok[np.flatnonzero(keep_val)], val_lab[keep_val]
+    ytr, yva = remap_labels(train_lab, class_idx), remap_labels(val_lab, class_idx)
+    sel = stratified_fraction(ytr, args.label_fraction, seed=args.seed)
+    cfg = FinetuneConfig(mode=mode, head=args.head, label_fraction=args.label_fraction, epochs=args.epochs,
+                         batch_size=args.batch_size, lr=args.lr, patience=args.patience, seed=args.seed)
+    tagger = build_tagger(bb_cfg, {"kind": args.head}, [JETCLASS_LABELS[c] for c in class_idx], tok_cfg.to_dict(),
+                          mode=mode, backbone_state=state, seed=args.seed)
+    out = Path(args.output)
+    print(f"finetune: {mode}, head {args.head}, {len(sel)} of {len(ytr)} training jets ({args.label_fraction:g}), "
+          f"{len(yva)} val jets, classes {tagger.classes}")
+    hist = finetune(tagger, train_tok[sel], ytr[sel], val_tok, yva, cfg, out_path=out / "tagger.pt",
+                    extra={"train": list(args.train), "val": list(args.val), "backbone": args.backbone, "n_train": int(len(sel))})
+    with atomic_path(out / "history.json") as tmp:
+        tmp.write_text(json.dumps({"config": cfg.to_dict(), "n_train": int(len(sel)), **hist}, indent=2))
+    print(f"best val loss {hist['best_val_loss']:.4f} at epoch {hist['best_epoch']}; wrote {out / 'tagger.pt'}")
+    return 0
