@@ -1,0 +1,117 @@
+"""Evaluate a tagger: metrics JSON, ROC curves, confusion matrix and a t-SNE of pooled embeddings (PNG)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from hepjepa._io import atomic_path
+from hepjepa.downstream.metrics import classification_report
+
+__all__ = ["evaluate_scores", "plot_roc", "plot_confusion", "plot_tsne"]
+
+
+def evaluate_scores(scores: np.ndarray, labels: np.ndarray, class_names: list[str], out_dir: str | Path,
+                    embeddings: np.ndarray | None = None, seed: int = 0, tsne_max: int = 2000) -> dict:
+    """Write ``metrics.json``, ``roc.png``, ``confusion.png`` (and ``tsne.png`` given embeddings).
+
+    Args:
+        scores: (N, C) softmax scores. labels: (N,) local class indices (0 = QCD if present).
+        class_names: C names. out_dir: output directory.
+        embeddings: (N, E) pooled embeddings for the t-SNE. seed: t-SNE seed.
+        tsne_max: at most this many jets in the t-SNE (it is O(N^2)).
+
+    Returns:
+        The metrics dict.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rep = classification_report(scores, labels, class_names)
+    with atomic_path(out / "metrics.json") as tmp:
+        tmp.write_text(json.dumps(rep, indent=2, default=lambda v: None if not np.isfinite(v) else v))
+    plot_roc(scores, labels, class_names, out / "roc.png")
+    plot_confusion(scores, labels, class_names, out / "confusion.png")
+    if embeddings is not None:
+        plot_tsne(embeddings, labels, class_names, out / "tsne.png", seed=seed, max_points=tsne_max)
+    return rep
+
+
+def _style():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mplhep
+
+    plt.style.use(mplhep.style.CMS)
+    return plt
+
+
+def plot_roc(scores, labels, class_names, path, background: int = 0) -> None:
+    """Background rejection vs signal efficiency of each class against ``background`` (log y)."""
+    from sklearn.metrics import roc_curve
+
+    plt = _style()
+    fig, ax = plt.subplots(figsize=(8, 7))
+    for c in range(len(class_names)):
+        m = (labels == c) | (labels == background)
+        if c == background or not (labels == c).any() or not (labels == background).any():
+            continue
+        disc = scores[m, c] / (scores[m, c] + scores[m, background] + 1e-12)
+        fpr, tpr, _ = roc_curve(labels[m] == c, disc)
+        ok = fpr > 0
+        ax.plot(tpr[ok], 1 / fpr[ok], label=f"{class_names[c]} vs {class_names[background]}")
+    ax.set_yscale("log")
+    ax.set_xlabel("signal efficiency")
+    ax.set_ylabel("background rejection 1/eB")
+    ax.legend(fontsize=12)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_confusion(scores, labels, class_names, path) -> None:
+    """Row-normalised confusion matrix (true class rows, predicted columns)."""
+    plt = _style()
+    C = len(class_names)
+    cm = np.zeros((C, C))
+    np.add.at(cm, (labels, scores.argmax(1)), 1)
+    cm = cm / np.clip(cm.sum(1, keepdims=True), 1, None)
+    fig, ax = plt.subplots(figsize=(1.2 * C + 4, 1.2 * C + 3))
+    im = ax.imshow(cm, cmap="Blues", vmin=0, vmax=1)
+    for i in range(C):
+        for j in range(C):
+            ax.text(j, i, f"{cm[i, j]:.2f}", ha="center", va="center", fontsize=10, color="white" if cm[i, j] > 0.5 else "black")
+    names = [n.removeprefix("label_") for n in class_names]
+    ax.set_xticks(range(C), names, rotation=45)
+    ax.set_yticks(range(C), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    fig.colorbar(im, ax=ax)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_tsne(embeddings, labels, class_names, path, seed: int = 0, max_points: int = 2000) -> None:
+    """2-D t-SNE (sklearn) of the pooled embeddings coloured by true class."""
+    from sklearn.manifold import TSNE
+
+    rng = np.random.default_rng(seed)
+    idx = rng.permutation(len(labels))[:max_points]
+    perp = float(min(30, max(2, (len(idx) - 1) // 3)))
+    xy = TSNE(n_components=2, perplexity=perp, random_state=seed, init="pca").fit_transform(embeddings[idx])
+    plt = _style()
+    fig, ax = plt.subplots(figsize=(8, 7))
+    for c, name in enumerate(class_names):
+        m = labels[idx] == c
+        if m.any():
+            ax.scatter(xy[m, 0], xy[m, 1], s=4, label=name.removeprefix("label_"))
+    ax.legend(fontsize=12, markerscale=3)
+    ax.set_xlabel("t-SNE 1")
+    ax.set_ylabel("t-SNE 2")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
