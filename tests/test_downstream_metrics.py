@@ -80,3 +80,30 @@ def test_stratified_fraction_rejects_bad_values():
         stratified_fraction(np.zeros(5, int), 1e-5)
     with pytest.raises(ValueError, match="labels must be >= 0"):
         stratified_fraction(np.array([-1, 0]), 0.5)
+
+
+def test_evaluate_writes_json_and_plots(tmp_path):
+    import json
+
+    from hepjepa.downstream.evaluate import evaluate_scores
+
+    p, y = _toy(n=90)
+    emb = np.random.default_rng(0).normal(size=(90, 4)) + y[:, None]
+    rep = evaluate_scores(p, y, ["label_QCD", "label_A", "label_B"], tmp_path, embeddings=emb)
+    assert json.loads((tmp_path / "metrics.json").read_text())["accuracy"] == pytest.approx(rep["accuracy"])
+    for f in ("roc.png", "confusion.png", "tsne.png"):
+        assert (tmp_path / f).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_linear_probe_separates_and_checks_shapes():
+    from hepjepa.downstream.probe import linear_probe
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    x = rng.normal(size=(200, 5)) + 2.0 * y[:, None]
+    res = linear_probe(x[:100], y[:100], x[100:], y[100:])
+    assert res["accuracy"] > 0.9
+    shuffled = linear_probe(x[:100], rng.permutation(y[:100]), x[100:], y[100:])
+    assert shuffled["accuracy"] < res["accuracy"]
+    with pytest.raises(ValueError, match="equal E"):
+        linear_probe(x[:10], y[:10], x[:10, :3], y[:10])
