@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"backbone from {args.backbone} carries no .config; cannot save a rebuildable tagger")
         state = bb.state_dict()
         ck = load_checkpoint(args.backbone)
-        tok = ck.get("config", {}).get("tokenizer")
+        tok = ck.get("config", {}).get("data", {}).get("tokenizer") or ck.get("config", {}).get("tokenizer")
         if tok:
             tok_cfg = TokenizerConfig.from_dict(tok)
     else:

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from hepjepa.model.config import to_dict
 
     bb = load_backbone(args.backbone)
-    tok = load_checkpoint(args.backbone).get("config", {}).get("tokenizer")
+    tok = (lambda c: c.get("data", {}).get("tokenizer") or c.get("tokenizer"))(load_checkpoint(args.backbone).get("config", {}))
     tok_cfg = TokenizerConfig.from_dict(tok) if tok else TokenizerConfig()
     tr, ytr = load_labelled_tokens(args.train, tok_cfg, args.max_jets)
     te, yte = load_labelled_tokens(args.test, tok_cfg, args.max_jets)
