@@ -66,7 +66,7 @@ def _cfg(jets_file, out, *extra):
 
 
 def test_tiny_run_reduces_loss_and_writes_logs(jets_file, tmp_path):
-    s = pretrain(_cfg(jets_file, tmp_path, "optim.total_steps=40", "optim.lr=3e-3"))
+    s = pretrain(_cfg(jets_file, tmp_path, "optim.total_steps=25", "optim.lr=3e-3"))
     import json
 
     rows = json.loads((tmp_path / "log.json").read_text())
