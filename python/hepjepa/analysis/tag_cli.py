@@ -162,7 +162,8 @@ def _executor(name: str, workers: int, progress: bool):
 
 def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = "iterative", workers: int = 2,
             chunksize: int = 10_000, output: str | Path = "hepjepa_tag", backend: str = "onnxruntime",
-            flavour: str = "probTbqq", signal: int = 8, background: int = 0, progress: bool = True) -> dict:
+            flavour: str = "probTbqq", signal: int = 8, background: int = 0, progress: bool = True,
+            processor_class=None) -> dict:
     """Run ``JEPATagProcessor`` over ``fileset`` and write histograms, plots and ``summary.json``.
 
     Args:
@@ -174,6 +175,7 @@ def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = 
         backend: ``cpp`` or ``onnxruntime``.
         flavour: score column for ROC and working point; signal/background: truth classes.
         progress: progress bars.
+        processor_class: a ``JEPATagProcessor`` subclass (e.g. one that redefines the truth class).
 
     Returns:
         The summary dict (also written to ``summary.json``).
@@ -195,7 +197,7 @@ def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = 
     fileset, skipped = check_inputs(fileset)
     # our files (and PFNano) have no Muon/Photon/Tau collections: coffea's cross-reference warnings are noise
     warnings.filterwarnings("ignore", message="Missing cross-reference index", category=RuntimeWarning)
-    proc = JEPATagProcessor(model_dir, backend=backend)
+    proc = (processor_class or JEPATagProcessor)(model_dir, backend=backend)
     if flavour not in proc.tagger.flav_names:
         raise TagInputError(f"model has no score {flavour!r}; its flavours are {proc.tagger.flav_names}")
     exe, dask_handles = _executor(executor, workers, progress)
