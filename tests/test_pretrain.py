@@ -65,6 +65,7 @@ def _cfg(jets_file, out, *extra):
     return load_config("pretrain_tiny", [f"data.train=[{jets_file}]", f"run.out_dir={out}", "run.deterministic=true", *extra])
 
 
+@pytest.mark.slow  # ~30 s idle (Numba JIT of the tokeniser + 25 steps); >2 min on a loaded machine
 def test_tiny_run_reduces_loss_and_writes_logs(jets_file, tmp_path):
     s = pretrain(_cfg(jets_file, tmp_path, "optim.total_steps=25", "optim.lr=3e-3"))
     import json
@@ -72,7 +73,7 @@ def test_tiny_run_reduces_loss_and_writes_logs(jets_file, tmp_path):
     rows = json.loads((tmp_path / "log.json").read_text())
     first, last = np.mean([r["loss"] for r in rows[:5]]), np.mean([r["loss"] for r in rows[-5:]])
     assert last < 0.8 * first, (first, last)
-    assert s["steps"] == 40
+    assert s["steps"] == 25
     assert (tmp_path / "loss.png").stat().st_size > 0 and (tmp_path / "log.csv").exists()
     from hepjepa.model import load_backbone
 
