@@ -52,7 +52,7 @@ def test_preprocess_json_content(exported):
     assert pre == load_preprocess(d)
     assert pre["flav_names"] == ["probQCD", "probTbqq", "probWqq"]
     assert pre["input_names"] == ["features", "particle_mask", "group_mask", "centers", "pair_features"]
-    assert pre["input_shapes"]["features"] == [-1, -1, K, F]
+    assert pre["input_shapes"][0] == [-1, -1, K, F]
     assert pre["output_names"] == ["scores"]
     assert len(pre["sha256"]["weights"]) == 64
     validate_preprocess(d / "model.onnx", d / "preprocess.json")
@@ -91,7 +91,7 @@ def test_parity_cpp_producer(exported, batch):
 def test_mismatched_preprocess_refused(exported, tmp_path):
     _, d, pre = exported
     bad = json.loads(json.dumps(pre))
-    bad["input_shapes"]["features"] = [-1, -1, K + 1, F]
+    bad["input_shapes"][0] = [-1, -1, K + 1, F]
     bad["flav_names"] = ["probQCD"]
     bad["sha256"]["onnx"] = "0" * 64
     with pytest.raises(PreprocessMismatchError, match=r"(?s)features.*axis 2.*sha256") as e:

@@ -45,6 +45,9 @@ class ONNXJetTagger(nonserializable_attribute, numpy_call_wrapper):
         self.preprocess_json = str(Path(self.model_dir) / "preprocess.json")
         self.preprocess = validate_preprocess(self.model_path, self.preprocess_json)
         self.input_names = list(self.preprocess["input_names"])
+        from hepjepa.deploy.preprocess import input_shapes
+
+        self._shapes = input_shapes(self.preprocess)
         self.flav_names = list(self.preprocess["flav_names"])
         self.intra_op_threads = int(intra_op_threads)
         self.batch_size = int(batch_size)
@@ -73,7 +76,7 @@ class ONNXJetTagger(nonserializable_attribute, numpy_call_wrapper):
             raise ValueError(f"inputs {sorted(inputs)} do not match the model's {self.input_names}")
         n = None
         for name, arr in inputs.items():
-            want = self.preprocess["input_shapes"][name]
+            want = self._shapes[name]
             if arr.ndim != len(want) or any(w != -1 and w != d for w, d in zip(want, arr.shape)):
                 raise ValueError(f"input {name!r} has shape {arr.shape}, expected {want} (-1 = any)")
             if n is not None and arr.shape[0] != n:

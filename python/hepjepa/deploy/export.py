@@ -135,7 +135,7 @@ def export_onnx(
     }
     pre = {
         "input_names": list(INPUT_NAMES),
-        "input_shapes": shapes,
+        "input_shapes": [shapes[n] for n in INPUT_NAMES],  # list in input_names order (the C++ producer reads it so)
         "output_names": list(OUTPUT_NAMES),
         "output_shapes": {"scores": [-1, len(flav_names)]},
         "flav_names": list(flav_names),

@@ -10,7 +10,7 @@ import hashlib
 import json
 from pathlib import Path
 
-__all__ = ["PreprocessMismatchError", "load_preprocess", "validate_preprocess"]
+__all__ = ["PreprocessMismatchError", "input_shapes", "load_preprocess", "validate_preprocess"]
 
 _REQUIRED = ("input_names", "input_shapes", "output_names", "flav_names", "tokenizer", "sha256")
 
@@ -38,6 +38,12 @@ def load_preprocess(path: str | Path) -> dict:
     return pre
 
 
+def input_shapes(pre: dict) -> dict[str, list[int]]:
+    """``input_shapes`` as name -> shape (stored as a list in ``input_names`` order)."""
+    s = pre["input_shapes"]
+    return dict(s) if isinstance(s, dict) else dict(zip(pre["input_names"], s))
+
+
 def validate_preprocess(model_path: str | Path, preprocess: dict | str | Path) -> dict:
     """Check that ``preprocess`` describes ``model_path``: names, ranks, fixed dims, hash.
 
@@ -63,8 +69,9 @@ def validate_preprocess(model_path: str | Path, preprocess: dict | str | Path) -
     names = [i.name for i in inputs]
     if names != list(pre["input_names"]):
         diffs.append(f"input names: model has {names}, preprocess.json has {pre['input_names']}")
+    shapes = input_shapes(pre)
     for i in inputs:
-        want = pre["input_shapes"].get(i.name)
+        want = shapes.get(i.name)
         dims = [d.dim_value if d.HasField("dim_value") else -1 for d in i.type.tensor_type.shape.dim]
         if want is None:
             continue
