@@ -121,7 +121,8 @@ def hard_partons(event_prt, spec_resonance: int, n_leptons: int):
             res = []
             for c in kids:
                 ac = abs(i[c])
-                if ac in (23, 24):
+                # follow recoil copies of the resonance (e.g. top 22 -> 44 -> 62) and W/Z to their decays
+                if ac in (23, 24) or ac == abs(i[j]):
                     res += products(c)
                 elif ac in (12, 14, 16):
                     continue
