@@ -99,7 +99,7 @@ def main() -> int:
     rows = []
     for frac in s["fractions"]:
         for seed in s["seeds"]:
-            for mode, c in (("scratch", None), ("frozen", ck), ("finetune", ck)):
+            for mode, c in (("scratch", ck), ("frozen", ck), ("finetune", ck)):  # scratch: same architecture as ck, random init
                 m = finetune_eval(work, "jepa", c, mode, frac, seed, s, files, log)
                 rows.append({"mode": mode, "fraction": frac, "seed": seed, "accuracy": m["accuracy"], "auc": m["auc"]})
     summary = summarise(rows, ("mode", "fraction"))

@@ -52,8 +52,6 @@ def run(args: argparse.Namespace) -> int:
     mode = args.mode or ("scratch" if args.scratch else "finetune")
     if args.scratch and mode != "scratch":
         raise ValueError(f"--scratch needs --mode scratch (or none), got --mode {mode}")
-    if args.backbone and mode == "scratch":
-        raise ValueError("--mode scratch ignores pretrained weights; pass --scratch instead of --backbone")
     state, tok_cfg = None, TokenizerConfig()
     if args.backbone:
         from hepjepa.model.checkpoint import load_backbone, load_checkpoint
@@ -62,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         bb_cfg = to_dict(bb.config) if hasattr(bb, "config") else None
         if bb_cfg is None:
             raise ValueError(f"backbone from {args.backbone} carries no .config; cannot save a rebuildable tagger")
-        state = bb.state_dict()
+        # --mode scratch with --backbone: same architecture and tokenizer, random weights (a fair baseline).
+        state = None if mode == "scratch" else bb.state_dict()
         ck = load_checkpoint(args.backbone)
         tok = ck.get("config", {}).get("data", {}).get("tokenizer") or ck.get("config", {}).get("tokenizer")
         if tok:
