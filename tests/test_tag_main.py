@@ -1,0 +1,155 @@
+"""hepjepa tag (hepjepa.analysis.tag_cli + _summary + _sample): outputs, consistency, bad input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+ak = pytest.importorskip("awkward")
+uproot = pytest.importorskip("uproot")
+torch = pytest.importorskip("torch")
+pytest.importorskip("coffea")
+
+from test_coffea_processor import Tiny, _nano  # noqa: E402  (tiny model + synthetic PFNano events)
+
+from hepjepa.analysis import TagInputError, run_tag  # noqa: E402
+from hepjepa.analysis import _summary, tag_cli  # noqa: E402
+from hepjepa.deploy import export_onnx  # noqa: E402
+from hepjepa.features import TokenizerConfig  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tag")
+    tok = TokenizerConfig(group_size=4, max_groups=6)
+    nf = len(tok.feature_names)
+    export_onnx(Tiny(nf), d / "model", tokenizer_config=tok.to_dict(), flav_names=["probQCD", "probTbqq"],
+                group_size=4, n_features=nf, n_groups=4)
+    data = {"a": _nano(d / "a.root", seed=3), "b": _nano(d / "b.root", seed=4)}
+    return d, data
+
+
+def _args(**kw):
+    p = argparse.ArgumentParser()
+    tag_cli.add_arguments(p)
+    argv = kw.pop("argv", [])
+    a = p.parse_args(argv)
+    for k, v in kw.items():
+        setattr(a, k, v)
+    return a
+
+
+def test_cli_outputs_consistent(setup, capsys):
+    d, data = setup
+    out = d / "out"
+    rc = tag_cli.run(_args(argv=[str(d / "a.root"), str(d / "b.root"), "--model", str(d / "model"),
+                                 "-o", str(out), "--chunksize", "15", "--no-progress"]))
+    assert rc == 0
+    s = json.loads((out / "summary.json").read_text())
+    n_fat = sum(int(ak.sum(ak.num(x["FatJet"]))) for x in data.values())
+    assert s["events"] == 40 and s["fatjets"] == n_fat
+    assert s["datasets"] == ["a", "b"]
+    no_fat = sum(int(ak.sum(ak.num(x["FatJet"]) == 0)) for x in data.values())
+    assert sum(c["events_without_fatjets"] for c in s["cutflow"].values()) == no_fat
+    assert 0.0 <= s["auc"] <= 1.0 and np.isfinite(s["events_per_s"])
+    for f in ("hists.coffea", "hists.root", "scores.png", "roc.png", "msd.png"):
+        assert (out / f).stat().st_size > 0
+    printed = capsys.readouterr().out
+    assert f"events 40  FatJets {n_fat}" in printed and "AUC" in printed
+
+    from coffea.util import load
+    import hist
+
+    h = load(str(out / "hists.coffea"))["hist"]
+    # AUC again, independently: Mann-Whitney on binned counts (ties in a bin count half)
+    sig = h[{"flavour": "probTbqq", "truth": hist.loc(8)}].project("score").values()
+    bkg = h[{"flavour": "probTbqq", "truth": hist.loc(0)}].project("score").values()
+    below = np.concatenate([[0], np.cumsum(bkg)[:-1]])
+    mw = float(np.sum(sig * (below + bkg / 2)) / (sig.sum() * bkg.sum()))
+    assert s["auc"] == pytest.approx(mw, rel=1e-9)
+    # ROOT projections hold the same weighted counts as the coffea histogram
+    with uproot.open(out / "hists.root") as f:
+        np.testing.assert_allclose(f["score_probTbqq_truth8"].values(), sig, rtol=1e-6)
+    wp = s["working_point"]
+    assert abs(wp["eff_sig"] - 0.5) <= 0.5 and wp["bkg_rejection"] >= 1.0
+    assert sum(s["msd_background_before"]) >= sum(s["msd_background_after"]) > 0
+
+
+def test_roc_auc_reference():
+    sig = np.array([0.0, 1, 2, 7])
+    bkg = np.array([5.0, 3, 2, 0])
+    es, eb = _summary.binned_roc(sig, bkg)
+    np.testing.assert_allclose(es, [1, 1, 0.9, 0.7, 0])
+    np.testing.assert_allclose(eb, [1, 0.5, 0.2, 0, 0])
+    # perfect separation gives 1, identical distributions give 0.5
+    assert _summary.auc(*_summary.binned_roc(np.array([0, 0, 3.0]), np.array([4.0, 0, 0]))) == pytest.approx(1.0)
+    assert _summary.auc(*_summary.binned_roc(bkg, bkg)) == pytest.approx(0.5)
+    wp = _summary.working_point(es, eb, np.array([0, 0.25, 0.5, 0.75, 1.0]), 0.7)
+    assert wp["score_cut"] == 0.75 and wp["bkg_rejection"] == float("inf")
+    assert _summary.js_distance(sig + 1, sig + 1) == pytest.approx(0.0, abs=1e-7)
+    assert _summary.js_distance(np.array([1.0, 0]), np.array([0, 1.0])) == pytest.approx(1.0)
+    assert _summary.ks_distance(np.array([1.0, 0]), np.array([0, 1.0])) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="background 0"):
+        _summary.binned_roc(sig, np.zeros(4))
+
+
+def test_bad_inputs(setup, tmp_path):
+    d, _ = setup
+    model = d / "model"
+    with pytest.raises(TagInputError, match="does not exist"):
+        run_tag({"x": {"files": {str(tmp_path / "nope.root"): "Events"}}}, model, output=tmp_path / "o", progress=False)
+    with pytest.raises(TagInputError, match="no tree 'Evts'.*'Events'"):
+        run_tag({"x": {"files": {str(d / "a.root"): "Evts"}}}, model, output=tmp_path / "o", progress=False)
+    data = _nano(tmp_path / "c.root")
+    del data["FatJetPFCands"]
+    with uproot.recreate(tmp_path / "bad.root") as f:
+        f.mktree("Events", {k: getattr(v, "dtype", None) or v.type for k, v in data.items()},
+                 counter_name=lambda c: f"n{c}", field_name=lambda c, fld: f"{c}_{fld}")
+        f["Events"].extend(data)
+    with pytest.raises(TagInputError, match="lacks branches"):
+        run_tag({"x": {"files": {str(tmp_path / "bad.root"): "Events"}}}, model, output=tmp_path / "o", progress=False)
+    with uproot.recreate(tmp_path / "empty.root") as f:
+        f.mktree("Events", {"run": np.uint32})
+    with pytest.raises(TagInputError, match="no input file has events"):
+        run_tag({"x": {"files": {str(tmp_path / "empty.root"): "Events"}}}, model, output=tmp_path / "o", progress=False)
+    with pytest.raises(TagInputError, match="no score 'probHbb'.*probQCD"):
+        run_tag({"x": {"files": {str(d / "a.root"): "Events"}}}, model, flavour="probHbb", output=tmp_path / "o", progress=False)
+    with pytest.raises(TagInputError, match="matches no file"):
+        tag_cli._fileset_from_globs([str(tmp_path / "*.nothing")], "Events")
+    (tmp_path / "fs.json").write_text("{not json")
+    with pytest.raises(TagInputError, match="not valid JSON"):
+        tag_cli.load_fileset(tmp_path / "fs.json")
+
+
+def test_empty_file_skipped_and_fileset_json(setup, tmp_path):
+    d, _ = setup
+    with uproot.recreate(tmp_path / "empty.root") as f:
+        f.mktree("Events", {"run": np.uint32})
+    (tmp_path / "fs.json").write_text(json.dumps({"a": [str(d / "a.root"), str(tmp_path / "empty.root")]}))
+    fs = tag_cli.load_fileset(tmp_path / "fs.json")
+    s = run_tag(fs, d / "model", output=tmp_path / "o", chunksize=50, progress=False)
+    assert s["files_skipped"] == [{"file": str(tmp_path / "empty.root"), "dataset": "a", "reason": "empty tree (0 events)"}]
+    assert s["events"] == 20
+
+
+def test_bundled_sample_cached(tmp_path, monkeypatch):
+    from hepjepa.analysis import _sample
+
+    calls = []
+
+    def fake_write(process, n_jets, seed, path, format, progress):
+        # the generator itself is tested in test_generate; here: naming, caching, seeds
+        calls.append((process, n_jets, seed, format))
+        path.write_bytes(b"x")
+
+    monkeypatch.setattr("hepjepa.generate.write_jets", fake_write)
+    monkeypatch.setenv("HEPJEPA_CACHE", str(tmp_path / "cache"))
+    fs = _sample.bundled_sample(12, progress=False)
+    assert sorted(fs) == ["qcd", "ttbar"] and calls == [("tbqq", 12, 1101, "nanoaod"), ("qcd", 12, 2202, "nanoaod")]
+    assert all(p.startswith(str(tmp_path / "cache" / "samples")) for ds in fs.values() for p in ds["files"])
+    assert _sample.bundled_sample(12, progress=False) == fs and len(calls) == 2  # reused, not regenerated
+    with pytest.raises(ValueError, match="positive integer, got 0"):
+        _sample.bundled_sample(0)
