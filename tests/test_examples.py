@@ -1,0 +1,74 @@
+"""examples/top_tagging and examples/quark_gluon, run small: real generator events, real outputs.
+
+Uses the shipped model when present, else a tiny exported model (the numbers then say
+nothing about physics; the test checks the outputs exist, are finite and consistent).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("coffea")
+pytest.importorskip("pythia8mc")
+torch = pytest.importorskip("torch")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", ROOT / "examples" / name / "run.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    from hepjepa.deploy import ShippedModelMissingError, shipped_model_dir
+
+    try:
+        return shipped_model_dir()
+    except ShippedModelMissingError:
+        from test_coffea_processor import Tiny
+
+        from hepjepa.deploy import export_onnx
+        from hepjepa.features import TokenizerConfig
+
+        tok = TokenizerConfig(group_size=4, max_groups=6)
+        nf = len(tok.feature_names)
+        d = tmp_path_factory.mktemp("ex") / "model"
+        export_onnx(Tiny(nf), d, tokenizer_config=tok.to_dict(), flav_names=["probQCD", "probTbqq"],
+                    group_size=4, n_features=nf, n_groups=4)
+        return d
+
+
+def _finite(x):
+    return x is not None and math.isfinite(x)
+
+
+def test_top_tagging(model, tmp_path):
+    res = _load("top_tagging").main(["--events", "20", "-o", str(tmp_path), "--model", str(model), "--no-progress"])
+    assert json.loads((tmp_path / "results.json").read_text()) == res
+    assert res["events"] > 0 and res["fatjets_tagged"] >= 20
+    assert 0 <= res["auc_top_vs_qcd"] <= 1 and 0 < res["top_efficiency"] <= 1
+    assert _finite(res["qcd_msd_js_distance"]) and 0 <= res["qcd_msd_js_distance"] <= 1
+    assert 0 <= res["qcd_msd_ks_distance"] <= 1
+    assert res["qcd_rejection"] == pytest.approx(1 / res["qcd_efficiency"]) if res["qcd_efficiency"] > 0 else True
+    for f in ("roc.png", "msd.png", "scores.png", "hists.coffea", "hists.root"):
+        assert (tmp_path / f).stat().st_size > 0
+
+
+def test_quark_gluon(model, tmp_path):
+    res = _load("quark_gluon").main(["--events", "20", "-o", str(tmp_path), "--model", str(model), "--no-progress"])
+    s = json.loads((tmp_path / "summary.json").read_text())
+    from coffea.util import load
+
+    h = load(str(tmp_path / "hists.coffea"))["hist"]
+    assert set(h.axes["truth"]) <= {-1, 0, 1} and {0, 1} <= set(h.axes["truth"])  # q/g truth, not JetClass labels
+    assert res["score"] == "probQCD" and 0 <= res["auc_quark_vs_gluon"] <= 1
+    assert 0 < res["quark_efficiency"] <= 1 and res["gluon_rejection"] >= 1
