@@ -45,7 +45,8 @@ def main(argv=None) -> dict:
     fileset = bundled_sample(a.events, directory=out / "samples", progress=not a.no_progress,
                              processes={"qcd": ("qcd", QG_SEED)})
     s = run_tag(fileset, a.model, chunksize=5000, output=out, flavour="probQCD", signal=1, background=0,
-                progress=not a.no_progress, processor_class=QuarkGluonProcessor)
+                progress=not a.no_progress, processor_class=QuarkGluonProcessor,
+                class_names={1: "quark", 0: "gluon", -1: "no parton"})
     wp = s["working_point"]
     res = {"events": s["events"], "fatjets_tagged": s["fatjets_tagged"], "score": "probQCD",
            "auc_quark_vs_gluon": s["auc"], "quark_efficiency": wp["eff_sig"] if wp else None,

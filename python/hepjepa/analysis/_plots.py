@@ -24,7 +24,7 @@ def _fig():
 
 def _save(plt, fig, path: Path) -> Path:
     with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=80)
+        fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight")
     plt.close(fig)
     return path
 

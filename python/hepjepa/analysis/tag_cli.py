@@ -163,7 +163,7 @@ def _executor(name: str, workers: int, progress: bool):
 def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = "iterative", workers: int = 2,
             chunksize: int = 10_000, output: str | Path = "hepjepa_tag", backend: str = "onnxruntime",
             flavour: str = "probTbqq", signal: int = 8, background: int = 0, progress: bool = True,
-            processor_class=None) -> dict:
+            processor_class=None, class_names: dict[int, str] | None = None) -> dict:
     """Run ``JEPATagProcessor`` over ``fileset`` and write histograms, plots and ``summary.json``.
 
     Args:
@@ -176,6 +176,7 @@ def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = 
         flavour: score column for ROC and working point; signal/background: truth classes.
         progress: progress bars.
         processor_class: a ``JEPATagProcessor`` subclass (e.g. one that redefines the truth class).
+        class_names: truth class -> name in plots (default: JetClass names, -1 = unmatched).
 
     Returns:
         The summary dict (also written to ``summary.json``).
@@ -227,23 +228,28 @@ def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = 
                "flavour": flavour, "signal": signal, "background": background,
                "auc": None, "working_point": None, "msd_js_distance": None, "msd_ks_distance": None, "plots": []}
     edges = h.axes["score"].edges
+    if class_names is None:
+        from hepjepa.labels import JETCLASS_LABELS
+
+        class_names = {i: lab.removeprefix("label_") for i, lab in enumerate(JETCLASS_LABELS)} | {-1: "unmatched"}
+    name = lambda t: class_names.get(t, f"truth {t}")  # noqa: E731
     sig = _summary.score_counts(h, flavour, signal)
     bkg = _summary.score_counts(h, flavour, background)
-    classes = {f"truth {t}": _summary.score_counts(h, flavour, t) for t in sorted(h.axes["truth"])}
+    classes = {name(t): _summary.score_counts(h, flavour, t) for t in sorted(h.axes["truth"])}
     summary["plots"].append(str(_plots.plot_scores(edges, classes, flavour, out_dir / "scores.png")))
     if sig.sum() > 0 and bkg.sum() > 0:
         es, eb = _summary.binned_roc(sig, bkg)
         summary["auc"] = _summary.auc(es, eb)
         wp = _summary.working_point(es, eb, edges, 0.5)
         summary["working_point"] = wp
-        summary["plots"].append(str(_plots.plot_roc(es, eb, summary["auc"], f"{flavour}: {signal} vs {background}", out_dir / "roc.png")))
+        summary["plots"].append(str(_plots.plot_roc(es, eb, summary["auc"], f"{flavour}: {name(signal)} vs {name(background)}", out_dir / "roc.png")))
         medges, before, after = _summary.msd_before_after(h, flavour, background, wp["cut_bin"])
         summary["msd_background_before"] = before.tolist()
         summary["msd_background_after"] = after.tolist()
         if after.sum() > 0:
             summary["msd_js_distance"] = _summary.js_distance(before, after)
             summary["msd_ks_distance"] = _summary.ks_distance(before, after)
-        summary["plots"].append(str(_plots.plot_msd(medges, before, after, f"truth {background}", wp["score_cut"], out_dir / "msd.png")))
+        summary["plots"].append(str(_plots.plot_msd(medges, before, after, name(background), wp["score_cut"], out_dir / "msd.png")))
     with atomic_path(out_dir / "summary.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=1, default=float))
     return summary
