@@ -119,6 +119,10 @@ def test_bad_inputs(setup, tmp_path):
         run_tag({"x": {"files": {str(d / "a.root"): "Events"}}}, model, flavour="probHbb", output=tmp_path / "o", progress=False)
     with pytest.raises(TagInputError, match="matches no file"):
         tag_cli._fileset_from_globs([str(tmp_path / "*.nothing")], "Events")
+    with pytest.raises(TagInputError, match="unknown executor 'spark'"):
+        tag_cli._executor("spark", 1, False)
+    with pytest.raises(TagInputError, match="workers must be >= 1, got 0"):
+        tag_cli._executor("futures", 0, False)
     (tmp_path / "fs.json").write_text("{not json")
     with pytest.raises(TagInputError, match="not valid JSON"):
         tag_cli.load_fileset(tmp_path / "fs.json")
