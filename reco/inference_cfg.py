@@ -1,6 +1,6 @@
 """Job config: tag the FatJets of NanoAOD-like files with the shipped hepjepa model.
 
-Run it with ``hepjepa-run python/hepjepa/reco/inference_cfg.py inputFiles=a.root,b.root
+Run it with ``hepjepa-run reco/inference_cfg.py inputFiles=a.root,b.root
 outputFile=tags.root maxEvents=1000``. Output: ``FatJet_jepaTags_probQCD``, ... per FatJet.
 """
 
