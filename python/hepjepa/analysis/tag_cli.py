@@ -38,8 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chunksize", type=int, default=10_000, help="events per chunk")
     parser.add_argument("--tree", default="Events", help="tree name for files given as inputs")
     parser.add_argument("-o", "--output", default="hepjepa_tag", help="output directory")
-    parser.add_argument("--backend", choices=("cpp", "onnxruntime"), default="onnxruntime",
-                        help="onnxruntime (default) or cpp (the C++ JetTagProducer)")
+    parser.add_argument("--backend", choices=("cpp", "onnxruntime"), default="cpp",
+                        help="cpp (default: the C++ JetTagProducer) or onnxruntime (Python onnxruntime)")
     parser.add_argument("--sample-jets", type=int, default=300, help="jets per dataset of the bundled sample")
     parser.add_argument("--flavour", default="probTbqq", help="score column used for ROC / working point")
     parser.add_argument("--signal", type=int, default=8, help="truth class of signal (default 8 = Tbqq)")
@@ -160,7 +160,7 @@ def _executor(name: str, workers: int, progress: bool):
 
 
 def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = "iterative", workers: int = 2,
-            chunksize: int = 10_000, output: str | Path = "hepjepa_tag", backend: str = "onnxruntime",
+            chunksize: int = 10_000, output: str | Path = "hepjepa_tag", backend: str = "cpp",
             flavour: str = "probTbqq", signal: int = 8, background: int = 0, progress: bool = True,
             processor_class=None, class_names: dict[int, str] | None = None) -> dict:
     """Run ``JEPATagProcessor`` over ``fileset`` and write histograms, plots and ``summary.json``.
