@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The one generated data set behind every physics benchmark (fewshot, ablations, physics_*):
+# the ten JetClass-like classes, disjoint seeds per split and class, JetClass ROOT layout.
+#
+#   bash benchmarks/make_bench_data.sh            # ~25 CPU minutes; files already there are kept
+#   N_TRAIN=300 N_VAL=50 N_TEST=100 OUT=data/bench_quick bash benchmarks/make_bench_data.sh
+#
+# Output: $OUT/{train,val,test}_<class>.root and $OUT/commands.txt (every command run, for the JSON).
+# Top vs QCD uses *_tbqq + *_qcd; quark vs gluon uses *_qcd (aux_qcd_is_quark); ten-class uses all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+OUT=${OUT:-data/bench}
+N_TRAIN=${N_TRAIN:-1500}; N_VAL=${N_VAL:-200}; N_TEST=${N_TEST:-500}
+WORKERS=${WORKERS:-2}
+mkdir -p "$OUT"
+classes=(qcd hbb hcc hgg h4q hqql zqq wqq tbqq tbl)   # JetClass order; the seed offset is this index
+order=(0 8 1 2 3 4 5 6 7 9)                            # top vs QCD first: the few-shot runs need them soonest
+for i in "${order[@]}"; do
+  for split in train val test; do
+    case $split in train) n=$N_TRAIN; base=7000;; val) n=$N_VAL; base=8000;; test) n=$N_TEST; base=9000;; esac
+        c=${classes[$i]}; f="$OUT/${split}_${c}.root"
+        [[ -f "$f" ]] && continue
+        cmd=("$PY" -m hepjepa.cli generate --process "$c" --n-jets "$n" --seed $((base + i)) --format jetclass -o "$f" --workers "$WORKERS")
+        echo "${cmd[*]}" >> "$OUT/commands.txt"
+        "${cmd[@]}"
+    done
+done
+echo "bench data ready in $OUT"
