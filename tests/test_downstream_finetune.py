@@ -70,3 +70,27 @@ def test_config_rejects_unknown_and_bad_values():
         FinetuneConfig.from_dict({"epoch": 3})
     with pytest.raises(ValueError, match="mode"):
         FinetuneConfig(mode="freeze")
+
+
+def test_layerwise_lr_groups():
+    tagger, _ = _tagger("finetune")
+    depth = len(tagger.backbone.blocks)
+    ids = __import__("hepjepa.downstream.finetune", fromlist=["x"]).backbone_layer_ids(tagger.backbone)
+    assert all(v == 1 for k, v in ids.items() if k.startswith("blocks.0."))
+    assert ids["norm.weight"] == depth + 1 and ids["registers"] == 0
+    from hepjepa.downstream.finetune import param_groups
+
+    cfg = FinetuneConfig(lr=1e-3, backbone_lr_scale=0.5, layer_decay=0.5)
+    groups = {g["name"]: g for g in param_groups(tagger, cfg)}
+    assert groups["head"]["lr"] == pytest.approx(1e-3)
+    assert groups[f"backbone.layer{depth + 1}"]["lr"] == pytest.approx(5e-4)
+    assert groups["backbone.layer0"]["lr"] == pytest.approx(5e-4 * 0.5 ** (depth + 1))
+    # every trainable parameter in exactly one group
+    n = sum(len(g["params"]) for g in groups.values())
+    assert n == sum(1 for p in tagger.parameters() if p.requires_grad)
+    scratch, _ = _tagger("scratch")
+    assert [g["lr"] for g in param_groups(scratch, cfg)] == [1e-3, 1e-3]
+    frozen, _ = _tagger("frozen")
+    assert [g["name"] for g in param_groups(frozen, cfg)] == ["head"]
+    with pytest.raises(ValueError, match="layer_decay"):
+        FinetuneConfig(layer_decay=0.0)

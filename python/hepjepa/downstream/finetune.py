@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from hepjepa.downstream.tagger import MODES, Tagger, save_tagger
 
-__all__ = ["FinetuneConfig", "finetune", "predict", "load_labelled_tokens", "remap_labels"]
+__all__ = ["FinetuneConfig", "finetune", "predict", "load_labelled_tokens", "remap_labels", "backbone_layer_ids", "param_groups"]
 
 _INPUTS = ("features", "particle_mask", "group_mask", "centers", "pair_features")
 
@@ -34,6 +34,10 @@ class FinetuneConfig:
         batch_size: jets per step.
         lr: peak learning rate of the head (the backbone gets ``lr * backbone_lr_scale``).
         backbone_lr_scale: fine-tuning a pretrained backbone gently keeps its features.
+        layer_decay: layer-wise lr decay (BEiT/MAE fine-tuning) of a pretrained backbone: its
+            top block gets ``lr * backbone_lr_scale``, each block below ``layer_decay`` times
+            less, the embeddings the least; 1.0 = one lr for the whole backbone. Not used in
+            ``scratch`` mode (random weights have no features to keep).
         weight_decay: AdamW weight decay.
         warmup_frac: linear warm-up fraction of all steps.
         patience: epochs without val-loss improvement before stopping.
@@ -47,6 +51,7 @@ class FinetuneConfig:
     batch_size: int = 64
     lr: float = 1e-3
     backbone_lr_scale: float = 0.1
+    layer_decay: float = 1.0
     weight_decay: float = 0.01
     warmup_frac: float = 0.05
     patience: int = 5
@@ -57,6 +62,10 @@ class FinetuneConfig:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.head not in ("class_attention", "linear"):
             raise ValueError(f"head must be 'class_attention' or 'linear', got {self.head!r}")
+        if not 0.0 < self.layer_decay <= 1.0:
+            raise ValueError(f"layer_decay must lie in (0, 1], got {self.layer_decay}")
+        if self.backbone_lr_scale < 0.0:
+            raise ValueError(f"backbone_lr_scale must be >= 0, got {self.backbone_lr_scale}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
 
@@ -138,6 +147,62 @@ def predict(tagger: Tagger, tokens, batch_size: int = 256, embeddings: bool = Fa
     return np.concatenate(out) if out else np.zeros((0, tagger.n_classes), np.float32)
 
 
+def backbone_layer_ids(backbone: torch.nn.Module) -> dict[str, int]:
+    """Depth index of every backbone parameter, for layer-wise lr decay.
+
+    0 = input side (group/positional embeddings, registers, pairwise-bias MLP: every block
+    reads them), ``i + 1`` = transformer block ``i``, ``depth + 1`` = the final norm.
+
+    Args:
+        backbone: a ``hepjepa.model.Backbone`` (parameters named ``blocks.<i>.*``, ``norm.*``).
+
+    Returns:
+        ``{parameter name: layer id}`` for every named parameter.
+    """
+    depth = len(getattr(backbone, "blocks", ()))
+    ids = {}
+    for name, _ in backbone.named_parameters():
+        if name.startswith("blocks."):
+            ids[name] = int(name.split(".")[1]) + 1
+        elif name.startswith("norm."):
+            ids[name] = depth + 1
+        else:
+            ids[name] = 0
+    return ids
+
+
+def param_groups(tagger: Tagger, config: FinetuneConfig) -> list[dict[str, Any]]:
+    """AdamW parameter groups with their peak learning rates.
+
+    The head learns at ``config.lr``. In ``scratch`` mode the backbone does too; in
+    ``finetune`` mode the backbone layer with id ``l`` (``backbone_layer_ids``) learns at
+    ``lr * backbone_lr_scale * layer_decay ** (top - l)``, top = the final norm; in
+    ``frozen`` mode the backbone has no group.
+
+    Args:
+        tagger: the Tagger to train.
+        config: FinetuneConfig.
+
+    Returns:
+        List of ``{"params": [...], "lr": float, "name": str}`` (no empty groups).
+    """
+    groups = [{"params": [p for p in tagger.head.parameters() if p.requires_grad], "lr": config.lr, "name": "head"}]
+    if tagger.mode == "frozen":
+        return groups
+    if tagger.mode == "scratch":
+        groups.append({"params": list(tagger.backbone.parameters()), "lr": config.lr, "name": "backbone"})
+        return groups
+    ids = backbone_layer_ids(tagger.backbone)
+    top = max(ids.values(), default=0)
+    by_layer: dict[int, list] = {}
+    for name, p in tagger.backbone.named_parameters():
+        by_layer.setdefault(ids[name], []).append(p)
+    for lid in sorted(by_layer):
+        lr = config.lr * config.backbone_lr_scale * config.layer_decay ** (top - lid)
+        groups.append({"params": by_layer[lid], "lr": lr, "name": f"backbone.layer{lid}"})
+    return groups
+
+
 def _val_loss(tagger: Tagger, tokens, labels: np.ndarray, batch_size: int) -> float:
     p = predict(tagger, tokens, batch_size)
     return float(-np.mean(np.log(np.clip(p[np.arange(len(labels)), labels], 1e-12, None))))
@@ -177,12 +242,7 @@ def finetune(
             raise ValueError(f"{name} labels must lie in [0, {tagger.n_classes - 1}], got [{lab.min()}, {lab.max()}]")
     rng = np.random.default_rng(config.seed)
     torch.manual_seed(config.seed)
-    head_params = [p for p in tagger.head.parameters() if p.requires_grad]
-    groups = [{"params": head_params, "lr": config.lr}]
-    if tagger.mode != "frozen":
-        groups.append({"params": list(tagger.backbone.parameters()),
-                       "lr": config.lr * (1.0 if tagger.mode == "scratch" else config.backbone_lr_scale)})
-    opt = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
+    opt = torch.optim.AdamW(param_groups(tagger, config), weight_decay=config.weight_decay)
     steps_per_epoch = max(1, math.ceil(len(train_labels) / config.batch_size))
     total = steps_per_epoch * config.epochs
     warm = max(1, int(config.warmup_frac * total))

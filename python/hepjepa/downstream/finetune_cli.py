@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--patience", type=int, default=5)
+    parser.add_argument("--backbone-lr-scale", type=float, default=0.1, help="finetune mode: backbone lr = lr x this (top block)")
+    parser.add_argument("--layer-decay", type=float, default=1.0, help="finetune mode: layer-wise lr decay per block below the top (1 = none)")
     parser.add_argument("--max-jets", type=int, default=None, help="read at most this many jets per split")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", required=True, help="output directory")
@@ -81,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     ytr, yva = remap_labels(train_lab, class_idx), remap_labels(val_lab, class_idx)
     sel = stratified_fraction(ytr, args.label_fraction, seed=args.seed)
     cfg = FinetuneConfig(mode=mode, head=args.head, label_fraction=args.label_fraction, epochs=args.epochs,
-                         batch_size=args.batch_size, lr=args.lr, patience=args.patience, seed=args.seed)
+                         batch_size=args.batch_size, lr=args.lr, patience=args.patience, seed=args.seed,
+                         backbone_lr_scale=args.backbone_lr_scale, layer_decay=args.layer_decay)
     tagger = build_tagger(bb_cfg, {"kind": args.head}, [JETCLASS_LABELS[c] for c in class_idx], tok_cfg.to_dict(),
                           mode=mode, backbone_state=state, seed=args.seed)
     out = Path(args.output)
