@@ -106,3 +106,41 @@ def test_parameters(model, tmp_path):
     with pytest.raises(FileNotFoundError, match="nothere.onnx"):
         JetTagProducer(model_path=str(tmp_path / "nothere.onnx"), flav_names=FLAV)
     assert "preprocess_json" in JetTagProducer.valid_keys()
+
+
+@pytest.mark.parametrize("bad", [{"jet": [-1, 4], "groups": [-1, -1, 3]}, "abc", [[-1, "x"], [-1, -1, 3]], 5, None])
+def test_wrong_type_input_shapes_in_preprocess_json_refused(model, tmp_path, bad):
+    """A dict (or any non list-of-int-lists) ``input_shapes`` is a typed ConfigError naming the key, never a crash."""
+    import json
+
+    from hepjepa._core import ConfigError
+
+    pre = write_preprocess(tmp_path / "preprocess.json")
+    d = json.loads(pre.read_text())
+    d["input_shapes"] = bad
+    pre.write_text(json.dumps(d))
+    with pytest.raises(ConfigError, match=r"key 'input_shapes' must be a list of integer lists") as e:
+        JetTagProducer(model_path=model, preprocess_json=str(pre))
+    assert str(pre) in str(e.value)
+    # the same dict handed as a parameter is refused by name too
+    with pytest.raises(ConfigError, match="parameter 'input_shapes'"):
+        JetTagProducer(model_path=model, flav_names=FLAV, input_shapes={"jet": [-1, 4]})
+    with pytest.raises(ConfigError, match="parameter 'input_shapes'"):
+        JetTagProducer.from_pset({"model_path": model, "flav_names": FLAV, "input_shapes": {"jet": [-1, 4]}})
+
+
+def test_preprocess_json_not_an_object_refused(model, tmp_path):
+    from hepjepa._core import ConfigError
+
+    pre = tmp_path / "preprocess.json"
+    pre.write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="expected a JSON object, got array"):
+        JetTagProducer(model_path=model, preprocess_json=str(pre))
+    d = write_preprocess(tmp_path / "p2.json")
+    import json
+
+    j = json.loads(d.read_text())
+    j["flav_names"] = {"a": 1}
+    d.write_text(json.dumps(j))
+    with pytest.raises(ConfigError, match="key 'flav_names' must be a list of strings, got object"):
+        JetTagProducer(model_path=model, preprocess_json=str(d))

@@ -92,13 +92,24 @@ JetTagProducer::JetTagProducer(const ParameterSet& user) {
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(f);
-      if (input_names_.empty() && j.contains("input_names")) input_names_ = j.at("input_names").get<Strings>();
-      if (output_names_.empty() && j.contains("output_names")) output_names_ = j.at("output_names").get<Strings>();
-      if (flav_names_.empty() && j.contains("flav_names")) flav_names_ = j.at("flav_names").get<Strings>();
-      if (j.contains("input_shapes")) json_shapes = j.at("input_shapes").get<std::vector<std::vector<int64_t>>>();
     } catch (const nlohmann::json::exception& e) {
       throw ConfigError("invalid preprocess_json " + pre + ": " + e.what());
     }
+    if (!j.is_object()) throw ConfigError("invalid preprocess_json " + pre + ": expected a JSON object, got " + j.type_name());
+    // each key is converted on its own so that a wrong type names the key and the expected layout
+    auto read = [&](const char* key, auto& dst, const char* expected) {
+      if (!j.contains(key)) return;
+      try {
+        dst = j.at(key).get<std::decay_t<decltype(dst)>>();
+      } catch (const nlohmann::json::exception&) {
+        throw ConfigError("preprocess_json " + pre + ": key '" + key + "' must be " + expected + ", got " +
+                          j.at(key).type_name() + " " + j.at(key).dump().substr(0, 120));
+      }
+    };
+    if (input_names_.empty()) read("input_names", input_names_, "a list of strings");
+    if (output_names_.empty()) read("output_names", output_names_, "a list of strings");
+    if (flav_names_.empty()) read("flav_names", flav_names_, "a list of strings");
+    read("input_shapes", json_shapes, "a list of integer lists in input_names order");
   }
   if (input_names_.empty()) input_names_ = runtime_->getInputNames();
   if (output_names_.empty()) output_names_ = runtime_->getOutputNames();

@@ -19,7 +19,7 @@ import numpy as np
 
 from hepjepa._io import atomic_path
 
-__all__ = ["INPUT_NAMES", "OUTPUT_NAMES", "OPSET", "DYNAMIC_AXES", "export_onnx", "config_sha256", "example_inputs"]
+__all__ = ["INPUT_NAMES", "OUTPUT_NAMES", "OPSET", "DYNAMIC_AXES", "export_onnx", "config_sha256", "example_inputs", "class_labels"]
 
 #: ONNX input names, in order (= ``Tokens.model_inputs()`` keys).
 INPUT_NAMES: tuple[str, ...] = ("features", "particle_mask", "group_mask", "centers", "pair_features")
@@ -76,6 +76,49 @@ def example_inputs(n_groups: int, group_size: int, n_features: int, batch: int =
     return {"features": feats, "particle_mask": pm, "group_mask": gm, "centers": centers, "pair_features": pairs}
 
 
+def _keep_all_inputs(model):
+    """Wrap a tagger so that every one of the five inputs appears in the ONNX graph.
+
+    The TorchScript exporter records only what the forward pass touches, so a model that
+    ignores an input (e.g. ``pair_features`` with the pair bias off) would be exported with
+    four inputs, breaking the five-input contract the C++ producer and ``preprocess.json``
+    rely on. Each input contributes the sum of an empty slice: exactly 0 even for NaN/inf
+    values (0 * x would turn a NaN input into a NaN score), and not constant-foldable.
+    """
+
+    import torch
+
+    class KeepAllInputs(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, features, particle_mask, group_mask, centers, pair_features):
+            out = self.inner(features, particle_mask, group_mask, centers, pair_features)  # (B, C)
+            zero = (features[:, :0].sum((1, 2, 3)) + particle_mask[:, :0].sum((1, 2)) + group_mask[:, :0].sum(1)
+                    + centers[:, :0].sum((1, 2)) + pair_features[:, :0].sum((1, 2, 3)))  # (B,), exactly 0
+            return out + zero.unsqueeze(-1)  # (B, C)
+
+    return KeepAllInputs(model).eval()
+
+
+def class_labels(flav_names: Sequence[str]) -> list[str]:
+    """JetClass label of each flavour name (``probTbqq`` -> ``label_Tbqq``), via :mod:`hepjepa.labels`.
+
+    ``hepjepa evaluate`` keys its metrics by these labels; ``preprocess.json`` stores both
+    lists so scores and evaluation results join without string surgery.
+
+    Raises:
+        KeyError: a flavour name that is not ``prob`` + a JetClass class (names the value).
+    """
+    from hepjepa.labels import JETCLASS_LABELS, label_index
+
+    bad = [f for f in flav_names if not f.startswith("prob")]
+    if bad:
+        raise KeyError(f"flav_names {bad} do not start with 'prob'; expected 'prob' + a JetClass label such as 'probTbqq'")
+    return [JETCLASS_LABELS[label_index(f)] for f in flav_names]
+
+
 def export_onnx(
     model,
     out_dir: str | Path,
@@ -104,6 +147,10 @@ def export_onnx(
 
     Raises:
         ValueError: when the model's output width differs from ``len(flav_names)``.
+        KeyError: a flavour name that is not ``prob`` + a JetClass class.
+        RuntimeError: the exported graph does not have the five contract inputs in order.
+
+    Every one of the five inputs is kept in the graph, used or not (see ``_keep_all_inputs``).
     """
     import onnx
     import torch
@@ -119,13 +166,18 @@ def export_onnx(
         out = model(*args)  # (B, n_classes)
     if out.ndim != 2 or out.shape[1] != len(flav_names):
         raise ValueError(f"model output shape {tuple(out.shape)} does not match {len(flav_names)} flav_names {list(flav_names)}")
+    labels = class_labels(flav_names)
     onnx_path = out_dir / "model.onnx"
     with atomic_path(onnx_path) as tmp:
         torch.onnx.export(
-            model, args, str(tmp), input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
+            _keep_all_inputs(model), args, str(tmp), input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
             dynamic_axes=DYNAMIC_AXES, opset_version=OPSET, dynamo=False, do_constant_folding=True,
         )
-        onnx.checker.check_model(onnx.load(str(tmp)), full_check=True)
+        graph_model = onnx.load(str(tmp))
+        onnx.checker.check_model(graph_model, full_check=True)
+        got = [i.name for i in graph_model.graph.input]
+        if got != list(INPUT_NAMES):  # the wrapper guarantees this; a failure here is an exporter change
+            raise RuntimeError(f"exported graph inputs {got} differ from the contract's {list(INPUT_NAMES)}")
     shapes = {
         "features": [-1, -1, group_size, n_features],
         "particle_mask": [-1, -1, group_size],
@@ -139,6 +191,7 @@ def export_onnx(
         "output_names": list(OUTPUT_NAMES),
         "output_shapes": {"scores": [-1, len(flav_names)]},
         "flav_names": list(flav_names),
+        "class_labels": labels,  # JetClass label per score column, the keys of `hepjepa evaluate`'s metrics
         "tokenizer": dict(tokenizer_config),
         "model_config": dict(model_config or {}),
         "opset": OPSET,

@@ -39,9 +39,22 @@ def load_preprocess(path: str | Path) -> dict:
 
 
 def input_shapes(pre: dict) -> dict[str, list[int]]:
-    """``input_shapes`` as name -> shape (stored as a list in ``input_names`` order)."""
-    s = pre["input_shapes"]
-    return dict(s) if isinstance(s, dict) else dict(zip(pre["input_names"], s))
+    """``input_shapes`` as name -> shape (stored as a list in ``input_names`` order).
+
+    Raises:
+        PreprocessMismatchError: ``input_shapes`` is not a list of integer lists, one per
+            input name (a dict is refused too: the C++ producer reads a list, so both
+            readers must agree on one layout).
+    """
+    s, names = pre["input_shapes"], pre["input_names"]
+    ok = isinstance(s, list) and all(isinstance(x, list) and all(isinstance(d, int) and not isinstance(d, bool) for d in x) for x in s)
+    if not ok:
+        raise PreprocessMismatchError(
+            f"preprocess.json key 'input_shapes' must be a list of integer lists in input_names order {list(names)}, "
+            f"got {type(s).__name__}: {str(s)[:120]}")
+    if len(s) != len(names):
+        raise PreprocessMismatchError(f"preprocess.json key 'input_shapes' has {len(s)} shapes for {len(names)} input_names {list(names)}")
+    return dict(zip(names, s))
 
 
 def validate_preprocess(model_path: str | Path, preprocess: dict | str | Path) -> dict:
@@ -56,7 +69,8 @@ def validate_preprocess(model_path: str | Path, preprocess: dict | str | Path) -
 
     Raises:
         PreprocessMismatchError: listing each difference (input/output names, rank or
-            dimension of an input, output width vs flav_names, ONNX sha256).
+            dimension of an input, output width vs flav_names, class_labels vs flav_names,
+            ONNX sha256).
     """
     import onnx
 
@@ -69,7 +83,11 @@ def validate_preprocess(model_path: str | Path, preprocess: dict | str | Path) -
     names = [i.name for i in inputs]
     if names != list(pre["input_names"]):
         diffs.append(f"input names: model has {names}, preprocess.json has {pre['input_names']}")
-    shapes = input_shapes(pre)
+    try:
+        shapes = input_shapes(pre)
+    except PreprocessMismatchError as e:  # reported with the other differences
+        diffs.append(str(e))
+        shapes = {}
     for i in inputs:
         want = shapes.get(i.name)
         dims = [d.dim_value if d.HasField("dim_value") else -1 for d in i.type.tensor_type.shape.dim]
@@ -88,6 +106,17 @@ def validate_preprocess(model_path: str | Path, preprocess: dict | str | Path) -
         d = graph.output[0].type.tensor_type.shape.dim
         if len(d) == 2 and d[1].HasField("dim_value") and d[1].dim_value != len(pre["flav_names"]):
             diffs.append(f"output width {d[1].dim_value} != {len(pre['flav_names'])} flav_names {pre['flav_names']}")
+    labels = pre.get("class_labels")
+    if labels is not None:
+        from hepjepa.deploy.export import class_labels
+
+        try:
+            want_labels = class_labels(pre["flav_names"])
+        except KeyError as e:
+            diffs.append(f"flav_names: {e}")
+        else:
+            if list(labels) != want_labels:
+                diffs.append(f"class_labels {list(labels)} do not match flav_names {pre['flav_names']} (expected {want_labels})")
     want_sha = pre["sha256"].get("onnx")
     if want_sha is not None:
         have = hashlib.sha256(model_path.read_bytes()).hexdigest()
