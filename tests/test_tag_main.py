@@ -135,7 +135,7 @@ def test_empty_file_skipped_and_fileset_json(setup, tmp_path):
     (tmp_path / "fs.json").write_text(json.dumps({"a": [str(d / "a.root"), str(tmp_path / "empty.root")]}))
     fs = tag_cli.load_fileset(tmp_path / "fs.json")
     s = run_tag(fs, d / "model", output=tmp_path / "o", chunksize=50, progress=False)
-    assert s["files_skipped"] == [{"file": str(tmp_path / "empty.root"), "dataset": "a", "reason": "empty tree (0 events)"}]
+    assert s["files_skipped"] == [{"file": str(tmp_path / "empty.root"), "dataset": "a", "tree": "Events", "reason": "empty tree (0 events)"}]
     assert s["events"] == 20
 
 

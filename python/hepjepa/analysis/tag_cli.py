@@ -22,6 +22,7 @@ from hepjepa._io import atomic_path
 
 __all__ = ["EXECUTORS", "TagInputError", "add_arguments", "run", "run_tag", "load_fileset"]
 
+#: same names as ``hepjepa.coffea.runner.EXECUTORS`` (kept here so ``--help`` needs no coffea import)
 EXECUTORS = ("iterative", "futures", "dask")
 
 
@@ -35,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="exported model directory (model.onnx + preprocess.json; default: the shipped model)")
     parser.add_argument("--executor", choices=EXECUTORS, default="iterative")
     parser.add_argument("--workers", type=int, default=2, help="workers of the futures/dask executors")
+    parser.add_argument("--scheduler", help="dask scheduler address for --executor dask (default: a new LocalCluster)")
     parser.add_argument("--chunksize", type=int, default=10_000, help="events per chunk")
     parser.add_argument("--tree", default="Events", help="tree name for files given as inputs")
     parser.add_argument("-o", "--output", default="hepjepa_tag", help="output directory")
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         fileset = bundled_sample(args.sample_jets, progress=not args.no_progress)
     summary = run_tag(fileset, args.model, executor=args.executor, workers=args.workers, chunksize=args.chunksize,
                       output=args.output, backend=args.backend, flavour=args.flavour, signal=args.signal,
-                      background=args.background, progress=not args.no_progress)
+                      background=args.background, progress=not args.no_progress, scheduler=args.scheduler)
     print(format_summary(summary))
     return 0
 
@@ -97,72 +99,20 @@ def _fileset_from_globs(patterns: list[str], tree: str) -> dict:
     return fileset
 
 
-def check_inputs(fileset: dict, src: str = "FatJet") -> tuple[dict, list[dict]]:
-    """Open every file once: a missing file, tree or branch raises; an empty tree is skipped and reported.
+def _executor(name: str, workers: int, progress: bool, scheduler: str | None = None):
+    """``hepjepa.coffea.runner.make_executor`` with its errors as :class:`TagInputError`."""
+    from hepjepa.coffea.runner import InputFileError, make_executor
 
-    Returns:
-        (fileset without skipped files, [{"file", "reason"}] of skipped files).
-    Raises:
-        TagInputError: naming the file and what is wrong (missing tree lists the trees there).
-    """
-    import uproot
-
-    from hepjepa.reco import _nanoaod
-
-    kept: dict = {}
-    skipped = []
-    for ds, spec in fileset.items():
-        for f, tree in spec["files"].items():
-            if not Path(f).is_file():
-                raise TagInputError(f"dataset {ds!r}: input file {f!r} does not exist")
-            try:
-                rf = uproot.open(f)
-            except Exception as e:
-                raise TagInputError(f"dataset {ds!r}: {f!r} is not a readable ROOT file ({type(e).__name__}: {e})") from e
-            with rf:
-                trees = [k.split(";")[0] for k, c in rf.classnames().items() if c.startswith("TTree")]
-                if tree not in trees:
-                    raise TagInputError(f"{f!r} has no tree {tree!r}; trees in the file: {trees or 'none'}")
-                t = rf[tree]
-                if t.num_entries == 0:
-                    skipped.append({"file": f, "dataset": ds, "reason": "empty tree (0 events)"})
-                    continue
-                keys = set(t.keys())
-                need = [f"n{src}", f"{src}_pt"]
-                if missing := [k for k in need if k not in keys]:
-                    raise TagInputError(f"{f!r}: tree {tree!r} lacks branches {missing} (no {src} collection)")
-                try:
-                    _nanoaod.detect_scheme(keys, src)
-                except KeyError as e:
-                    raise TagInputError(f"{f!r}: {e}") from e
-            kept.setdefault(ds, {"files": {}})["files"][f] = tree
-    if not kept:
-        raise TagInputError(f"no input file has events; skipped: {skipped}")
-    return kept, skipped
-
-
-def _executor(name: str, workers: int, progress: bool):
-    from coffea import processor
-
-    if name not in EXECUTORS:
-        raise TagInputError(f"unknown executor {name!r}; expected one of {EXECUTORS}")
-    if workers < 1:
-        raise TagInputError(f"workers must be >= 1, got {workers}")
-    if name == "iterative":
-        return processor.IterativeExecutor(status=progress), None
-    if name == "futures":
-        return processor.FuturesExecutor(workers=workers, status=progress), None
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None)
-    client = Client(cluster)
-    return processor.DaskExecutor(client=client, status=progress), (client, cluster)
+    try:
+        return make_executor(name, workers, progress, scheduler)
+    except InputFileError as e:
+        raise TagInputError(str(e)) from e
 
 
 def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = "iterative", workers: int = 2,
             chunksize: int = 10_000, output: str | Path = "hepjepa_tag", backend: str = "cpp",
             flavour: str = "probTbqq", signal: int = 8, background: int = 0, progress: bool = True,
-            processor_class=None, class_names: dict[int, str] | None = None) -> dict:
+            processor_class=None, class_names: dict[int, str] | None = None, scheduler: str | None = None) -> dict:
     """Run ``JEPATagProcessor`` over ``fileset`` and write histograms, plots and ``summary.json``.
 
     Args:
@@ -176,17 +126,18 @@ def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = 
         progress: progress bars.
         processor_class: a ``JEPATagProcessor`` subclass (e.g. one that redefines the truth class).
         class_names: truth class -> name in plots (default: JetClass names, -1 = unmatched).
+        scheduler: dask scheduler address for ``executor="dask"`` (default: a new LocalCluster).
 
     Returns:
         The summary dict (also written to ``summary.json``).
     Raises:
         TagInputError: bad files, trees, branches, or a ``flavour`` the model lacks.
     """
-    from coffea import processor, util
-    from coffea.nanoevents import NanoAODSchema
+    from coffea import util
 
     from hepjepa.analysis import _plots, _summary
     from hepjepa.coffea import JEPATagProcessor
+    from hepjepa.coffea.runner import InputFileError, run_processor
 
     if model_dir is None:
         from hepjepa.deploy import shipped_model_dir
@@ -194,22 +145,22 @@ def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = 
         model_dir = shipped_model_dir()
     if chunksize < 1:
         raise TagInputError(f"chunksize must be >= 1, got {chunksize}")
-    fileset, skipped = check_inputs(fileset)
     # our files (and PFNano) have no Muon/Photon/Tau collections: coffea's cross-reference warnings are noise
     warnings.filterwarnings("ignore", message="Missing cross-reference index", category=RuntimeWarning)
     proc = (processor_class or JEPATagProcessor)(model_dir, backend=backend)
     if flavour not in proc.tagger.flav_names:
         raise TagInputError(f"model has no score {flavour!r}; its flavours are {proc.tagger.flav_names}")
-    exe, dask_handles = _executor(executor, workers, progress)
+    exe, dask_handles = _executor(executor, workers, progress, scheduler)
     try:
-        runner = processor.Runner(executor=exe, schema=NanoAODSchema, chunksize=chunksize)
         t0 = time.perf_counter()
-        out = runner(fileset, processor_instance=proc)
+        out, skipped = run_processor(fileset, proc, exe, chunksize=chunksize, progress=progress)
         wall = time.perf_counter() - t0
+    except InputFileError as e:
+        raise TagInputError(str(e)) from e
     finally:
-        if dask_handles:
-            for h in dask_handles:
-                h.close()
+        for h in dask_handles or ():
+            h.close()
+    fileset = {ds: spec for ds, spec in fileset.items() if any(f not in {x["file"] for x in skipped} for f in spec["files"])}
     out_dir = Path(output)
     out_dir.mkdir(parents=True, exist_ok=True)
     h = out["hist"]

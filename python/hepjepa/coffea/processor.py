@@ -7,8 +7,12 @@ and fills one histogram with axes dataset, truth flavour (``FatJet_truthLabel``;
 -1 when the input has none), flavour name, score, FatJet pT and soft-drop mass,
 weighted by ``genWeight`` when present.
 
-Defined skips (counted in the output, never NaN in histograms): events without
-FatJets, FatJets without PF candidates, FatJets with non-finite pT/mass or scores.
+Defined skips, each counted in ``out["cutflow"][dataset]`` and never filled (so no NaN
+reaches a histogram): ``events_without_fatjets``, ``fatjets_without_pfcands``,
+``fatjets_nonfinite`` (FatJet pT or soft-drop mass NaN/inf),
+``fatjets_nonfinite_constituents`` (a PF candidate with NaN/inf pT, eta, phi or mass) and
+``fatjets_nonfinite_score``; ``fatjets_tagged`` counts the filled ones, and
+``fatjets == fatjets_tagged + the four FatJet skips``.
 """
 
 from __future__ import annotations
@@ -84,19 +88,22 @@ class JEPATagProcessor(processor.ProcessorABC):
         w = np.repeat(w_ev, con["n_jets_per_event"])
         ncon = con["n_constituents"]
         finite = np.isfinite(flat_pt) & np.isfinite(flat_msd)
-        keep = np.flatnonzero((ncon > 0) & finite)
+        has_pf = ncon > 0
+        bad_con = _nanoaod.nonfinite_jets(con)
+        # each skipped jet is counted once, in the first reason that applies
+        keep = np.flatnonzero(has_pf & finite & ~bad_con)
         h = self._hist()
         out = {"hist": h, "cutflow": {dataset: {
             "events": n_events, "events_without_fatjets": int((con["n_jets_per_event"] == 0).sum()),
-            "fatjets": int(len(ncon)), "fatjets_without_pfcands": int((ncon == 0).sum()),
-            "fatjets_nonfinite": int((~finite).sum()), "fatjets_nonfinite_score": 0, "fatjets_tagged": 0}}}
+            "fatjets": int(len(ncon)), "fatjets_without_pfcands": int((~has_pf).sum()),
+            "fatjets_nonfinite": int((has_pf & ~finite).sum()),
+            "fatjets_nonfinite_constituents": int((has_pf & finite & bad_con).sum()),
+            "fatjets_nonfinite_score": 0, "fatjets_tagged": 0}}}
         if len(keep) == 0:
             return out
-        starts, stops = con["offsets"][keep], con["offsets"][keep + 1]
-        sel = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops)])
-        offsets = np.concatenate([[0], np.cumsum(stops - starts)])
-        flags = {k: con[k][sel] for k in ("charge", "isChargedHadron", "isNeutralHadron", "isPhoton", "isElectron", "isMuon")}
-        tokens = tokenize_flat(con["px"][sel], con["py"][sel], con["pz"][sel], con["energy"][sel], offsets, self.tok_config, **flags)
+        part, offsets = _nanoaod.select_jets(con, keep)
+        flags = {k: part[k] for k in ("charge", "isChargedHadron", "isNeutralHadron", "isPhoton", "isElectron", "isMuon")}
+        tokens = tokenize_flat(part["px"], part["py"], part["pz"], part["energy"], offsets, self.tok_config, **flags)
         scores = self.tagger(**tokens.model_inputs())  # (n_keep, n_flav), numpy path
         good = np.all(np.isfinite(scores), axis=1)
         out["cutflow"][dataset]["fatjets_nonfinite_score"] = int((~good).sum())

@@ -65,41 +65,14 @@ def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Ar
 
 def _convert(path, ev: ak.Array, cand: str, mapping: str, cidx: str, jet_branches: list[str], start: int) -> ak.Array:
     njet = ak.to_numpy(ev["nFatJet"]).astype(np.int64)  # (n_events,)
-    jet_idx = ev[f"{mapping}_jetIdx"]
-    pf_idx = ev[cidx]
-    # group the mapping by jet; a stable sort keeps the file's constituent order inside a jet
-    order = ak.argsort(jet_idx, axis=1, stable=True)
-    jet_idx, pf_idx = jet_idx[order], pf_idx[order]
-    flat_j = ak.to_numpy(ak.flatten(jet_idx)).astype(np.int64)
-    n_map = ak.to_numpy(ak.num(jet_idx)).astype(np.int64)
-    ev_of_map = np.repeat(np.arange(len(njet)), n_map)
-    bad = (flat_j < 0) | (flat_j >= njet[ev_of_map])
-    if bad.any():
-        e = int(ev_of_map[bad][0])
-        raise FormatError(f"{path}: event {start + e} maps a candidate to FatJet {int(flat_j[bad][0])}, but it has {int(njet[e])} FatJets")
-    n_pf = ak.num(ev[f"{cand}_pt"])
-    if ak.any((pf_idx < 0) | (pf_idx >= n_pf)):
-        raise FormatError(f"{path}: {cidx} points past the {cand} collection in events {start}..{start + len(njet) - 1}")
-    jet_offset = np.concatenate([[0], np.cumsum(njet)[:-1]])
-    counts = np.bincount(jet_offset[ev_of_map] + flat_j, minlength=int(njet.sum()))  # constituents per FatJet
-
-    def gather(var):
-        return ak.to_numpy(ak.flatten(ev[f"{cand}_{var}"][pf_idx])).astype(np.float64)
-
-    pt, eta, phi, mass = (gather(v) for v in CAND_VARS)
-    particles = {
-        "px": (pt * np.cos(phi)).astype(np.float32),
-        "py": (pt * np.sin(phi)).astype(np.float32),
-        "pz": (pt * np.sinh(eta)).astype(np.float32),
-        "energy": np.sqrt((pt * np.cosh(eta)) ** 2 + mass**2).astype(np.float32),
-    }
-    if f"{cand}_charge" in ev.fields:
-        charge = gather("charge")
-        particles["charge"] = charge.astype(np.float32)
-        if f"{cand}_pdgId" in ev.fields:
-            pid = gather("pdgId").astype(np.int64)
-            particles["pdgId"] = pid
-            particles.update(flags_from_pdgid(pid, charge))
+    cands = {v: ev[f"{cand}_{v}"] for v in CAND_VARS + ("charge", "pdgId") if f"{cand}_{v}" in ev.fields}
+    con = fatjet_constituents(njet, ev[f"{mapping}_jetIdx"], ev[cidx], cands, where=f"{path}: {cidx}", start=start)
+    particles = {k: con[k] for k in ("px", "py", "pz", "energy")}
+    if "charge" in cands or "pdgId" in cands:
+        particles["charge"] = con["charge"]
+    if "pdgId" in cands:
+        particles["pdgId"] = con["pdgId"]
+        particles.update({k: con[k] for k in FLAG_NAMES})
     scalars = {
         "event_index": np.repeat(np.arange(start, start + len(njet)), njet),
         "fatjet_index": ak.to_numpy(ak.flatten(ak.local_index(ev["FatJet_pt"] if "FatJet_pt" in ev.fields else ak.unflatten(np.zeros(njet.sum()), njet)))),
@@ -116,4 +89,98 @@ def _convert(path, ev: ak.Array, cand: str, mapping: str, cidx: str, jet_branche
         scalars["label"] = np.where(lab < 0, -1, lab)
     else:
         scalars["label"] = np.full(int(njet.sum()), -1, dtype=np.int64)
-    return jagged_record(counts, particles, scalars)
+    return jagged_record(con["n_constituents"], particles, scalars)
+
+
+#: particle-type flags returned by :func:`fatjet_constituents` when PDG ids are known.
+FLAG_NAMES = ("isChargedHadron", "isNeutralHadron", "isPhoton", "isElectron", "isMuon")
+
+
+def fatjet_constituents(njet, jet_idx, cand_idx, cands: dict, *, where: str = "input", start: int = 0,
+                        drop_bad_indices: bool = False) -> dict[str, np.ndarray]:
+    """Gather the PF candidates of every FatJet of a chunk, FatJet after FatJet (the one implementation).
+
+    Used by the NanoAOD reader (``read_jets``), ``hepjepa-run`` and the coffea processor.
+    Within a jet the constituents keep the order of the mapping in the file.
+
+    Args:
+        njet: (E,) FatJets per event.
+        jet_idx, cand_idx: (E, M) jagged mapping entries (``FatJetPFCands_jetIdx`` /
+            ``..._pFCandsIdx`` or the v15 names): entry m says candidate ``cand_idx`` belongs to
+            FatJet ``jet_idx`` of the same event.
+        cands: jagged (E, P) candidate arrays ``pt, eta, phi, mass`` and optionally ``charge``,
+            ``pdgId``.
+        where: names the input in errors (file and branch).
+        start: entry number of the chunk's first event (for error messages).
+        drop_bad_indices: drop mapping entries that point outside their event's FatJets or
+            candidates (real files where jets were cut after the mapping was made) instead of
+            raising.
+
+    Returns:
+        dict of flat (P_total,) float32 arrays ``px, py, pz, energy`` (GeV), plus ``charge``
+        (from the ``charge`` branch, else from the PDG id's sign), ``pdgId`` (int64) and the
+        :data:`FLAG_NAMES` flags when ``pdgId`` is given; ``n_constituents`` (n_jets,) int64,
+        ``offsets`` (n_jets + 1,) int64 and ``n_jets_per_event`` (E,) int64.
+
+    Raises:
+        FormatError: a mapping entry points outside its event's collections (unless dropped),
+            naming ``where`` and the event.
+    """
+    njet = np.asarray(njet, dtype=np.int64)  # (E,)
+    n_pf = ak.to_numpy(ak.num(cands["pt"])).astype(np.int64)  # (E,)
+    n_map = ak.to_numpy(ak.num(jet_idx)).astype(np.int64)  # (E,)
+    ev_of_map = np.repeat(np.arange(len(njet)), n_map)
+    j_local = ak.to_numpy(ak.flatten(jet_idx)).astype(np.int64)
+    c_local = ak.to_numpy(ak.flatten(cand_idx)).astype(np.int64)
+    bad_j = (j_local < 0) | (j_local >= njet[ev_of_map])
+    bad_c = (c_local < 0) | (c_local >= n_pf[ev_of_map])
+    if not drop_bad_indices and bad_j.any():
+        e = int(ev_of_map[bad_j][0])
+        raise FormatError(f"{where}: event {start + e} maps a candidate to FatJet {int(j_local[bad_j][0])}, but it has {int(njet[e])} FatJets")
+    if not drop_bad_indices and bad_c.any():
+        e = int(ev_of_map[bad_c][0])
+        raise FormatError(f"{where}: event {start + e} points to candidate {int(c_local[bad_c][0])}, past the {int(n_pf[e])} candidates")
+    ok = ~(bad_j | bad_c)
+    jet_off = np.concatenate([[0], np.cumsum(njet)])[:-1]
+    pf_off = np.concatenate([[0], np.cumsum(n_pf)])[:-1]
+    gj = (jet_off[ev_of_map] + j_local)[ok]  # global FatJet index of each entry
+    gc = (pf_off[ev_of_map] + c_local)[ok]  # global candidate index
+    order = np.argsort(gj, kind="stable")  # group by jet, keep the file's order inside a jet
+    gj, gc = gj[order], gc[order]
+    ncon = np.bincount(gj, minlength=int(njet.sum())).astype(np.int64)
+
+    def gather(var):
+        return ak.to_numpy(ak.flatten(cands[var])).astype(np.float64)[gc]
+
+    pt, eta, phi, mass = (gather(v) for v in CAND_VARS)
+    out = {
+        "px": (pt * np.cos(phi)).astype(np.float32),
+        "py": (pt * np.sin(phi)).astype(np.float32),
+        "pz": (pt * np.sinh(eta)).astype(np.float32),
+        "energy": np.sqrt((pt * np.cosh(eta)) ** 2 + mass**2).astype(np.float32),
+    }
+    pid = gather("pdgId").astype(np.int64) if "pdgId" in cands else None
+    if "charge" in cands:
+        charge = gather("charge")
+    elif pid is not None:
+        charge = _charge_from_pdgid(pid)
+    else:
+        charge = None
+    if charge is not None:
+        out["charge"] = charge.astype(np.float32)
+    if pid is not None:
+        out["pdgId"] = pid
+        out.update(flags_from_pdgid(pid, charge))
+    out["n_constituents"] = ncon
+    out["offsets"] = np.concatenate([[0], np.cumsum(ncon)]).astype(np.int64)
+    out["n_jets_per_event"] = njet
+    return out
+
+
+def _charge_from_pdgid(pid: np.ndarray) -> np.ndarray:
+    """Electric charge of PF candidates from PDG ids (NanoAOD v15 PFCand has no charge branch)."""
+    a = np.abs(pid)
+    sign = np.sign(pid).astype(np.float64)
+    charged = np.isin(a, (211, 321, 2212, 11, 13))
+    # PDG: a positive id is a particle; e- and mu- (11, 13) carry charge -1, pi+ K+ p (211, 321, 2212) +1
+    return np.where(charged, np.where(np.isin(a, (11, 13)), -sign, sign), 0.0)

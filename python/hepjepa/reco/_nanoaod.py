@@ -1,6 +1,7 @@
 """FatJet constituents from NanoAOD-like event arrays (PFNano and NanoAOD v15 naming).
 
-Private helper shared by ``hepjepa-run`` and the coffea processor: it only gathers
+Private adapter shared by ``hepjepa-run`` and the coffea processor over the one gathering
+code, ``hepjepa.data._nanoaod.fatjet_constituents``: it only gathers
 the PF candidates of each FatJet in FatJet order; features are computed by
 ``hepjepa.features.tokenize_flat`` (the one implementation used in training).
 """
@@ -9,11 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-# name scheme -> (PF collection, jet index branch, candidate index branch)
-SCHEMES = {
-    "PFNano": ("PFCands", "FatJetPFCands_jetIdx", "FatJetPFCands_pFCandsIdx"),
-    "NanoAODv15": ("PFCand", "FatJetPFCand_jetIdx", "FatJetPFCand_pfCandIdx"),
-}
+from hepjepa.data._nanoaod import NAMINGS, fatjet_constituents as _gather
+
+# name scheme -> (PF collection, jet index branch, candidate index branch), from the reader's namings
+SCHEMES = {name: (cand, f"{mapping}_jetIdx", cidx) for name, (cand, mapping, cidx) in zip(("PFNano", "NanoAODv15"), NAMINGS)}
 PF_FIELDS = ("pt", "eta", "phi", "mass", "pdgId")
 
 
@@ -49,6 +49,11 @@ def needed_branches(scheme: tuple[str, str, str], src: str = "FatJet") -> list[s
 def fatjet_constituents(arrays, scheme: tuple[str, str, str], src: str = "FatJet") -> dict[str, np.ndarray]:
     """Flat constituent arrays of every FatJet of a chunk, FatJet after FatJet.
 
+    A thin adapter of :func:`hepjepa.data._nanoaod.fatjet_constituents` (the one
+    implementation, shared with ``read_jets``) for branch-name mappings. Mapping entries that
+    point outside their event's collections are dropped (real files may cut jets after the
+    mapping was made); charge comes from the PDG id so every naming gives the same features.
+
     Args:
         arrays: mapping of branch -> awkward/NumPy arrays for one chunk of events.
         scheme: from :func:`detect_scheme`.
@@ -59,41 +64,36 @@ def fatjet_constituents(arrays, scheme: tuple[str, str, str], src: str = "FatJet
         isElectron, isMuon`` (P,) float32, ``offsets`` (n_jets+1,) int64, ``n_jets_per_event``
         (n_events,) int64 and ``n_constituents`` (n_jets,) int64.
     """
-    import awkward as ak
-
     pf, jidx_b, cidx_b = scheme
-    njet = np.asarray(arrays[f"n{src}"], dtype=np.int64)  # (E,)
-    npf = np.asarray(ak.num(arrays[f"{pf}_pt"]), dtype=np.int64)  # (E,)
-    jidx = arrays[jidx_b]
-    cidx = arrays[cidx_b]
-    nmap = np.asarray(ak.num(jidx), dtype=np.int64)
-    ev_of_map = np.repeat(np.arange(len(njet)), nmap)
-    jet_off = np.concatenate([[0], np.cumsum(njet)])[:-1]
-    pf_off = np.concatenate([[0], np.cumsum(npf)])[:-1]
-    j_local = ak.to_numpy(ak.flatten(jidx)).astype(np.int64)
-    c_local = ak.to_numpy(ak.flatten(cidx)).astype(np.int64)
-    # entries pointing outside their event's collections are dropped (e.g. jets cut after mapping)
-    ok = (j_local >= 0) & (j_local < njet[ev_of_map]) & (c_local >= 0) & (c_local < npf[ev_of_map])
-    gj = (jet_off[ev_of_map] + j_local)[ok]
-    gc = (pf_off[ev_of_map] + c_local)[ok]
-    order = np.argsort(gj, kind="stable")  # keep the file's constituent order within a jet
-    gj, gc = gj[order], gc[order]
-    n_jets = int(njet.sum())
-    ncon = np.bincount(gj, minlength=n_jets).astype(np.int64)
-    offsets = np.concatenate([[0], np.cumsum(ncon)]).astype(np.int64)
-    flat = {f: ak.to_numpy(ak.flatten(arrays[f"{pf}_{f}"])).astype(np.float64)[gc] for f in PF_FIELDS}
-    pt, eta, phi, m = flat["pt"], flat["eta"], flat["phi"], flat["mass"]
-    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
-    energy = np.sqrt(px**2 + py**2 + pz**2 + m**2)
-    pdg = np.abs(flat["pdgId"]).astype(np.int64)
-    sign = np.sign(flat["pdgId"])
-    charged = np.isin(pdg, (211, 321, 2212, 11, 13))
-    # PDG: negative ids of e/mu are positive charge
-    charge = np.where(charged, np.where(np.isin(pdg, (11, 13)), -sign, sign), 0.0)
-    f32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
-    return {
-        "px": f32(px), "py": f32(py), "pz": f32(pz), "energy": f32(energy), "charge": f32(charge),
-        "isChargedHadron": f32(np.isin(pdg, (211, 321, 2212))), "isNeutralHadron": f32(np.isin(pdg, (130, 2112, 310, 1))),
-        "isPhoton": f32((pdg == 22) | (pdg == 2)), "isElectron": f32(pdg == 11), "isMuon": f32(pdg == 13),
-        "offsets": offsets, "n_jets_per_event": njet, "n_constituents": ncon,
-    }
+    cands = {f: arrays[f"{pf}_{f}"] for f in PF_FIELDS}
+    return _gather(np.asarray(arrays[f"n{src}"]), arrays[jidx_b], arrays[cidx_b], cands, where=cidx_b, drop_bad_indices=True)
+
+
+def select_jets(con: dict[str, np.ndarray], keep: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The flat constituents of the FatJets ``keep`` (indices into the chunk's jets), in that order.
+
+    Args:
+        con: from :func:`fatjet_constituents`.
+        keep: (n_keep,) int jet indices.
+
+    Returns:
+        (particles, offsets): dict of flat per-particle arrays of the kept jets (every
+        per-particle key of ``con``) and their (n_keep + 1,) offsets.
+    """
+    starts, stops = con["offsets"][keep], con["offsets"][keep + 1]
+    lengths = stops - starts  # (n_keep,)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    # index of every kept particle without a Python loop: its jet's start + its rank inside the jet
+    sel = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
+    n_part = con["offsets"][-1]
+    particles = {k: v[sel] for k, v in con.items() if isinstance(v, np.ndarray) and v.ndim == 1 and len(v) == n_part
+                 and k not in ("offsets", "n_constituents", "n_jets_per_event")}
+    return particles, offsets
+
+
+def nonfinite_jets(con: dict[str, np.ndarray]) -> np.ndarray:
+    """(n_jets,) bool: FatJets with at least one constituent whose px, py, pz or energy is NaN/inf."""
+    ncon = con["n_constituents"]
+    bad = ~(np.isfinite(con["px"]) & np.isfinite(con["py"]) & np.isfinite(con["pz"]) & np.isfinite(con["energy"]))
+    jet_of = np.repeat(np.arange(len(ncon)), ncon)
+    return np.bincount(jet_of[bad], minlength=len(ncon)) > 0

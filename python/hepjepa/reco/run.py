@@ -79,19 +79,19 @@ class _Producer:
         )
 
     def scores(self, con: dict) -> np.ndarray:
-        """(n_jets, n_flav) float32; rows of jets without constituents = NO_CONSTITUENTS_SCORE."""
+        """(n_jets, n_flav) float32; rows of jets without constituents, or with a NaN/inf
+        constituent four-momentum, = NO_CONSTITUENTS_SCORE (never NaN in the output)."""
         from hepjepa.features import tokenize_flat
 
         ncon = con["n_constituents"]
         out = np.full((len(ncon), len(self.flav_names)), NO_CONSTITUENTS_SCORE, dtype=np.float32)
-        keep = np.flatnonzero(ncon > 0)
+        nonfinite = _nanoaod.nonfinite_jets(con)
+        self.n_nonfinite += int(nonfinite.sum())
+        keep = np.flatnonzero((ncon > 0) & ~nonfinite)
         if len(keep) == 0:
             return out
-        starts, stops = con["offsets"][keep], con["offsets"][keep + 1]
-        sel = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops)])
-        offsets = np.concatenate([[0], np.cumsum(stops - starts)])
-        particles = {k: con[k][sel] for k in ("px", "py", "pz", "energy")}
-        flags = {k: con[k][sel] for k in ("charge", "isChargedHadron", "isNeutralHadron", "isPhoton", "isElectron", "isMuon")}
+        particles, offsets = _nanoaod.select_jets(con, keep)
+        flags = {k: particles[k] for k in ("charge", "isChargedHadron", "isNeutralHadron", "isPhoton", "isElectron", "isMuon")}
         t0 = time.perf_counter()
         tokens = tokenize_flat(particles["px"], particles["py"], particles["pz"], particles["energy"], offsets,
                                self.tok_config, **flags)
@@ -103,6 +103,7 @@ class _Producer:
 
     t_tokenize = 0.0
     t_infer = 0.0
+    n_nonfinite = 0  # FatJets skipped for NaN/inf constituent kinematics
 
 
 def run_process(process: Process, *, quiet: bool = False) -> dict:
@@ -172,7 +173,8 @@ def run_process(process: Process, *, quiet: bool = False) -> dict:
                 tree.extend(out)
                 timing[out_mod.label] += time.perf_counter() - t3
                 t0 = time.perf_counter()
-    summary = {"events": n_events, "jets": n_jets, "jets_without_pfcands": n_skipped, "output": out_path,
+    summary = {"events": n_events, "jets": n_jets, "jets_without_pfcands": n_skipped,
+               "jets_nonfinite_constituents": sum(p.n_nonfinite for p in producers), "output": out_path,
                "timing_s": dict(timing),
                "tokenize_s": {p.label: p.t_tokenize for p in producers}, "inference_s": {p.label: p.t_infer for p in producers}}
     if not quiet and process.options.wantSummary:
@@ -183,7 +185,8 @@ def run_process(process: Process, *, quiet: bool = False) -> dict:
 def _time_report(summary: dict, process: Process, producers) -> None:
     n = max(summary["events"], 1)
     print(f"\nTimeReport ---------- Module Summary ---[sec]----  ({summary['events']} events, {summary['jets']} FatJets, "
-          f"{summary['jets_without_pfcands']} without PF candidates -> score {NO_CONSTITUENTS_SCORE})")
+          f"{summary['jets_without_pfcands']} without PF candidates and {summary['jets_nonfinite_constituents']} with NaN/inf "
+          f"constituents -> score {NO_CONSTITUENTS_SCORE})")
     print(f"TimeReport {'per event':>12} {'total':>12}  Name")
     rows = [("source", summary["timing_s"].get("source", 0.0))]
     for p in producers:
