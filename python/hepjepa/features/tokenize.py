@@ -97,13 +97,14 @@ def _pad_g(a: np.ndarray, name: str, G: int) -> np.ndarray:
     return np.pad(a, width)
 
 
-def tokenize(jets, config: TokenizerConfig | None = None) -> Tokens:
+def tokenize(jets, config: TokenizerConfig | None = None, *, n_threads: int | None = None) -> Tokens:
     """Tokenise an awkward array of jets.
 
     Args:
         jets: ``ak.Array`` of records with jagged ``px, py, pz, energy`` and optional
             jagged ``charge`` and particle-type flags (absent -> zeros).
         config: tokeniser settings (default ``TokenizerConfig()``).
+        n_threads: Numba threads (see :func:`tokenize_flat`).
     Returns:
         :class:`Tokens`.
     Raises:
@@ -119,12 +120,12 @@ def tokenize(jets, config: TokenizerConfig | None = None) -> Tokens:
     np.cumsum(ak.to_numpy(ak.num(jets.px, axis=1)), out=offsets[1:])
     extras = {f: ak.to_numpy(ak.flatten(jets[f], axis=1)) for f in ("charge",) + FLAG_FIELDS if f in fields}
     return tokenize_flat(*(ak.to_numpy(ak.flatten(jets[f], axis=1)) for f in ("px", "py", "pz", "energy")),
-                         offsets, config=config, **extras)
+                         offsets, config=config, n_threads=n_threads, **extras)
 
 
 def tokenize_flat(px, py, pz, energy, offsets, config: TokenizerConfig | None = None, *,
                   charge=None, isChargedHadron=None, isNeutralHadron=None, isPhoton=None,
-                  isElectron=None, isMuon=None) -> Tokens:
+                  isElectron=None, isMuon=None, n_threads: int | None = None) -> Tokens:
     """Tokenise jets given as flat per-particle arrays + offsets (no awkward needed).
 
     Args:
@@ -132,12 +133,22 @@ def tokenize_flat(px, py, pz, energy, offsets, config: TokenizerConfig | None = 
         offsets: (N+1,) ints, jet j owns particles ``offsets[j]:offsets[j+1]``.
         config: tokeniser settings.
         charge, isChargedHadron, ...: optional (P,) arrays (None -> zeros).
+        n_threads: Numba threads over jets; ``None`` = ``numba.get_num_threads()``
+            (``NUMBA_NUM_THREADS``, default all cores). The output does not depend on it.
     Returns:
         :class:`Tokens`.
     Raises:
-        ValueError: bad offsets/lengths, or NaN/inf naming the jet index and field.
+        ValueError: bad offsets/lengths, NaN/inf naming the jet index and field, or
+            ``n_threads`` outside 1 .. ``NUMBA_NUM_THREADS``.
     """
+    import numba
+
     config = config or TokenizerConfig()
+    max_threads = numba.config.NUMBA_NUM_THREADS
+    if n_threads is None:
+        n_threads = numba.get_num_threads()
+    elif not (isinstance(n_threads, (int, np.integer)) and 1 <= n_threads <= max_threads):
+        raise ValueError(f"n_threads={n_threads!r}; expected an int in 1..{max_threads} (NUMBA_NUM_THREADS)")
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)
     if offsets.ndim != 1 or offsets.size < 1 or offsets[0] != 0 or np.any(np.diff(offsets) < 0):
         raise ValueError(f"offsets must be 1-d, start at 0 and be non-decreasing; got {offsets[:10]}...")
@@ -145,17 +156,21 @@ def tokenize_flat(px, py, pz, energy, offsets, config: TokenizerConfig | None = 
     given = dict(px=px, py=py, pz=pz, energy=energy, charge=charge, isChargedHadron=isChargedHadron,
                  isNeutralHadron=isNeutralHadron, isPhoton=isPhoton, isElectron=isElectron, isMuon=isMuon)
     arrs = []
+    flags = np.zeros((len(FLAG_FIELDS), P))
     for name in _FIELDS:
         a = given[name]
-        a = np.zeros(P) if a is None else np.ascontiguousarray(a, dtype=np.float64)
+        if a is None:
+            arrs.append(None)
+            continue
+        a = np.ascontiguousarray(a, dtype=np.float64)
         if a.shape != (P,):
             raise ValueError(f"field {name!r} has shape {a.shape}; expected ({P},) from offsets[-1]")
         arrs.append(a)
-    from numba.typed import List
-
-    bad_jet, bad_field = _kernels.check_finite(List(arrs), offsets)
-    if bad_jet >= 0:
-        raise ValueError(f"non-finite value in field {_FIELDS[bad_field]!r} of jet index {bad_jet}")
+    _check_finite(arrs, offsets)
+    for f in range(len(FLAG_FIELDS)):
+        if arrs[5 + f] is not None:
+            flags[f] = arrs[5 + f]
+    charge = arrs[4] if arrs[4] is not None else np.zeros(P)
 
     counts = np.diff(offsets)
     n_groups = np.array([config.n_groups(int(n)) for n in np.unique(counts)], np.int64)
@@ -170,8 +185,33 @@ def tokenize_flat(px, py, pz, energy, offsets, config: TokenizerConfig | None = 
     centre = np.array([f.centre for f in config.features])
     scale = np.array([f.scale for f in config.features])
     clip = np.array([np.inf if f.clip is None else f.clip for f in config.features])
-    _kernels.tokenize_kernel(arrs[0], arrs[1], arrs[2], arrs[3], arrs[4], np.ascontiguousarray(np.stack(arrs[5:])),
-                             offsets, n_groups, G, K, feat_idx, centre, scale, clip, config.eps,
-                             out.features, out.particle_mask, out.group_mask, out.centers,
-                             out.group_p4, out.pair_features)
+    args = (arrs[0], arrs[1], arrs[2], arrs[3], charge, flags, offsets, n_groups, G, K, feat_idx, centre, scale,
+            clip, config.eps, out.features, out.particle_mask, out.group_mask, out.centers, out.group_p4,
+            out.pair_features)
+    if n_threads == 1 or N < 2:
+        _kernels.tokenize_kernel(*args)
+    else:
+        # a few chunks per thread so that chunks of larger jets do not leave threads idle
+        n_chunks = min(N, 4 * n_threads)
+        previous = numba.get_num_threads()
+        numba.set_num_threads(n_threads)
+        try:
+            _kernels.tokenize_kernel_parallel(*args, n_chunks)
+        finally:
+            numba.set_num_threads(previous)
     return out
+
+
+def _check_finite(arrs, offsets) -> None:
+    """Raise ValueError naming the first (jet, field) holding NaN/inf; None arrays skipped."""
+    first = None
+    for f, a in enumerate(arrs):
+        if a is None:
+            continue
+        bad = np.flatnonzero(~np.isfinite(a))
+        if bad.size:
+            jet = int(np.searchsorted(offsets, bad[0], side="right")) - 1
+            if first is None or jet < first[0]:
+                first = (jet, f)
+    if first is not None:
+        raise ValueError(f"non-finite value in field {_FIELDS[first[1]]!r} of jet index {first[0]}")
