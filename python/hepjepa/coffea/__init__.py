@@ -5,5 +5,6 @@ Imported explicitly (``from hepjepa.coffea import JEPATagProcessor``) since coff
 
 from hepjepa.coffea.onnx_wrapper import ONNXJetTagger
 from hepjepa.coffea.processor import JEPATagProcessor
+from hepjepa.coffea.runner import EXECUTORS, InputFileError, check_fileset, make_executor, run_processor
 
-__all__ = ["ONNXJetTagger", "JEPATagProcessor"]
+__all__ = ["EXECUTORS", "InputFileError", "JEPATagProcessor", "ONNXJetTagger", "check_fileset", "make_executor", "run_processor"]

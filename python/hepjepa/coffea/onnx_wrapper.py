@@ -95,6 +95,28 @@ class ONNXJetTagger(nonserializable_attribute, numpy_call_wrapper):
                for i in range(0, n, self.batch_size)]
         return np.concatenate(out).astype(np.float32)
 
+    def _call_awkward(self, *args, **kwargs):
+        """Eager awkward path; typetracer inputs give a typetracer result of the right type.
+
+        coffea runs the typetracer (metadata) pass only inside its dask path; doing it here
+        too lets ``tagger(**typetracer_inputs)`` report the output type without data, as
+        coffea's own wrappers do under dask-awkward: one length-one evaluation, then the
+        length forgotten.
+        """
+        import awkward as ak
+
+        def is_tt(a):
+            return isinstance(a, ak.Array) and ak.backend(a) == "typetracer"
+
+        if not any(is_tt(a) for a in (*args, *kwargs.values())):
+            return super()._call_awkward(*args, **kwargs)
+
+        def one(a):
+            return ak.typetracer.length_one_if_typetracer(a) if isinstance(a, ak.Array) else a
+
+        out = super()._call_awkward(*(one(a) for a in args), **{k: one(v) for k, v in kwargs.items()})
+        return ak.Array(out.layout.to_typetracer(forget_length=True))
+
     def prepare_awkward(self, **inputs):
         """Token arrays are already regular: pass them through as keyword arguments."""
         return [], {name: inputs[name] for name in self.input_names}
