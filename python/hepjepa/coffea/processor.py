@@ -109,10 +109,26 @@ class JEPATagProcessor(processor.ProcessorABC):
         out["cutflow"][dataset]["fatjets_nonfinite_score"] = int((~good).sum())
         out["cutflow"][dataset]["fatjets_tagged"] = int(good.sum())
         keep, scores = keep[good], scores[good]
-        for i, name in enumerate(self.tagger.flav_names):
-            h.fill(dataset=dataset, truth=truth[keep], flavour=name, score=scores[:, i],
-                   pt=flat_pt[keep], msd=flat_msd[keep], weight=w[keep])
+        self.fill_hist(h, dataset, truth[keep], scores, flat_pt[keep], flat_msd[keep], w[keep])
         return out
+
+    def fill_hist(self, h, dataset: str, truth: np.ndarray, scores: np.ndarray, pt: np.ndarray, msd: np.ndarray,
+                  weight: np.ndarray | None = None) -> None:
+        """Fill ``h`` once for all flavours: each jet enters once per flavour name with that score.
+
+        One ``fill`` call with the jets repeated per flavour (instead of one call per
+        flavour) halves the fixed cost of ``hist`` per chunk, which matters per event.
+
+        Args:
+            h: from ``_hist()``.
+            dataset: dataset name.
+            truth, pt, msd, weight: (n,) per tagged FatJet (weight None = 1).
+            scores: (n, n_flav) finite scores, columns = ``self.tagger.flav_names``.
+        """
+        n, n_flav = scores.shape
+        flav = np.repeat(np.asarray(self.tagger.flav_names, dtype=object), n)  # flavour-major, matches scores.T
+        h.fill(dataset=dataset, truth=np.tile(truth, n_flav), flavour=flav, score=scores.T.reshape(-1),
+               pt=np.tile(pt, n_flav), msd=np.tile(msd, n_flav), weight=None if weight is None else np.tile(weight, n_flav))
 
     def postprocess(self, accumulator):
         return accumulator
