@@ -12,14 +12,13 @@ AUC (quark = signal), the working point at 50% quark efficiency and the gluon re
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
-from hepjepa._io import atomic_path
-from hepjepa.analysis import bundled_sample, run_tag
-from hepjepa.coffea import JEPATagProcessor
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # examples/_examples_common.py
+from _examples_common import parser, run_example  # noqa: E402
+
+from hepjepa.coffea import JEPATagProcessor  # noqa: E402
 
 QG_SEED = 3303
 
@@ -35,27 +34,14 @@ class QuarkGluonProcessor(JEPATagProcessor):
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--events", type=int, default=300, help="QCD jets asked from the generator")
-    p.add_argument("-o", "--output", default="quark_gluon_out")
-    p.add_argument("--model", help="exported model directory (default: the shipped model)")
-    p.add_argument("--no-progress", action="store_true")
-    a = p.parse_args(argv)
-    out = Path(a.output)
-    fileset = bundled_sample(a.events, directory=out / "samples", progress=not a.no_progress,
-                             processes={"qcd": ("qcd", QG_SEED)})
-    s = run_tag(fileset, a.model, chunksize=5000, output=out, flavour="probQCD", signal=1, background=0,
-                progress=not a.no_progress, processor_class=QuarkGluonProcessor,
-                class_names={1: "quark", 0: "gluon", -1: "no parton"})
-    wp = s["working_point"]
-    res = {"events": s["events"], "fatjets_tagged": s["fatjets_tagged"], "score": "probQCD",
-           "auc_quark_vs_gluon": s["auc"], "quark_efficiency": wp["eff_sig"] if wp else None,
-           "gluon_rejection": wp["bkg_rejection"] if wp else None, "score_cut": wp["score_cut"] if wp else None,
-           "model_dir": s["model_dir"]}
-    with atomic_path(out / "results.json") as tmp:
-        tmp.write_text(json.dumps(res, indent=1))
-    print(json.dumps(res, indent=1))
-    return res
+    a = parser(__doc__, events=300, output="quark_gluon_out").parse_args(argv)
+
+    def results(s, wp):
+        return {"score": "probQCD", "auc_quark_vs_gluon": s["auc"], "quark_efficiency": wp.get("eff_sig"),
+                "gluon_rejection": wp.get("bkg_rejection"), "score_cut": wp.get("score_cut")}
+
+    return run_example(a, {"qcd": ("qcd", QG_SEED)}, results, flavour="probQCD", signal=1, background=0,
+                       processor_class=QuarkGluonProcessor, class_names={1: "quark", 0: "gluon", -1: "no parton"})
 
 
 if __name__ == "__main__":
