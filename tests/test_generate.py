@@ -63,6 +63,54 @@ def test_nsubjettiness_reference():
     assert tau[0, 2] == 0.0 and tau[0, 3] == 0.0  # fewer particles than axes
 
 
+def test_flat_kinematics_bit_identical_to_vector():
+    """The numpy kinematics of blocks/clustering equal vector's Momentum4D properties bit for bit
+    (the generator's output for a seed must not change when awkward/vector calls are replaced)."""
+    import vector
+
+    from hepjepa.generate.blocks import _pt_eta_phi_mass, _px_py_pz_e
+    from hepjepa.generate.clustering import _eta_phi
+
+    vector.register_awkward()
+    rng = np.random.default_rng(4)
+    x, y, z = rng.normal(0, 30, (3, 500))
+    x[:3] = y[:3] = 0.0
+    z[:3] = [5.0, -5.0, 0.0]  # on the beam axis: eta = +-inf, and 0/0
+    t = np.sqrt(x**2 + y**2 + z**2 + rng.uniform(-0.5, 2, 500) ** 2 * np.sign(rng.normal(size=500)))
+    t = np.nan_to_num(t, nan=1.0)
+    v = ak.zip({"px": x, "py": y, "pz": z, "e": t}, with_name="Momentum4D")
+    for mine, ref in zip(_pt_eta_phi_mass(x, y, z, t), (v.pt, v.eta, v.phi, v.mass)):
+        np.testing.assert_array_equal(mine, ak.to_numpy(ref))
+    np.testing.assert_array_equal(_eta_phi(x, y, z)[0], ak.to_numpy(v.eta))
+    pt, eta, phi, mass = (ak.to_numpy(a)[3:] for a in (v.pt, v.eta, v.phi, v.mass))
+    w = ak.zip({"pt": pt, "eta": eta, "phi": phi, "mass": mass}, with_name="Momentum4D")
+    for mine, ref in zip(_px_py_pz_e(pt, eta, phi, mass), (w.px, w.py, w.pz, w.E)):
+        np.testing.assert_array_equal(mine, ak.to_numpy(ref))
+
+
+def test_nsubjettiness_mixed_constituent_counts():
+    """Jets with 1..6 constituents in one call: each jet's taus equal those of the jet alone."""
+    rng = np.random.default_rng(8)
+    jets = []
+    for n in (6, 1, 3, 5, 2, 4):
+        pt, eta, phi = rng.uniform(10, 100, n), rng.normal(0, 0.3, n), rng.normal(0, 0.3, n)
+        jets.append({"px": pt * np.cos(phi), "py": pt * np.sin(phi), "pz": pt * np.sinh(eta),
+                     "E": pt * np.cosh(eta)})
+    c = ak.Array([{k: list(v) for k, v in j.items()} for j in jets])
+    c = ak.zip({k: c[k] for k in ("px", "py", "pz", "E")})
+    tau = nsubjettiness(c, 4, 0.8)
+    for i in range(len(jets)):
+        np.testing.assert_array_equal(tau[i], nsubjettiness(c[i:i + 1], 4, 0.8)[0])
+        n = len(jets[i]["px"])
+        for k in range(1, 5):  # tau_k > 0 while k < n; ~0 with one axis per particle; 0 beyond
+            if k < n:
+                assert tau[i, k - 1] > 0, (n, k)
+            elif k == n:
+                assert tau[i, k - 1] == pytest.approx(0.0, abs=1e-6), (n, k)
+            else:
+                assert tau[i, k - 1] == 0.0, (n, k)
+
+
 def test_seed_determinism_and_workers(monkeypatch):
     # two blocks of 3: the smallest split where worker scheduling could reorder or reseed blocks
     monkeypatch.setattr(gen, "BLOCK_SIZE", 3)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-from hepjepa.generate.clustering import JetCuts, cluster_jets, delta_r, hard_partons, nsubjettiness, softdrop_mass
+from hepjepa.generate.clustering import (JetCuts, _eta_phi, cluster_jets, delta_r, hard_partons, nsubjettiness,
+                                         softdrop_mass)
 from hepjepa.generate.detector import DetectorConfig, apply_detector
 from hepjepa.generate.processes import get_process
 from hepjepa.generate.pythia_source import block_seed, make_pythia
@@ -68,8 +69,10 @@ def _jets_of_batch(events, spec, label, rng, detector, cuts, keep_unmatched):
     aid = abs(prt.id)
     final = prt[(prt.status > 0) & (aid != 12) & (aid != 14) & (aid != 16)]
     counts = ak.num(final)
-    p = final.p
-    pt, eta, phi, mass = (ak.to_numpy(ak.flatten(x)) for x in (p.pt, p.eta, p.phi, p.mass))
+    # kinematics on the flat numpy columns (vector's expressions, so bit-identical to
+    # Momentum4D .pt/.eta/.phi/.mass, without awkward's per-call dispatch overhead)
+    p = ak.flatten(final.p)
+    pt, eta, phi, mass = _pt_eta_phi_mass(*(ak.to_numpy(p[f]) for f in ("px", "py", "pz", "e")))
     pid = ak.to_numpy(ak.flatten(final.id))
     charge = _charge(pid)
     if detector:
@@ -78,9 +81,8 @@ def _jets_of_batch(events, spec, label, rng, detector, cuts, keep_unmatched):
         keep = np.ones(len(pt), bool)
     ev_idx = np.repeat(np.arange(len(counts)), ak.to_numpy(counts))[keep]
     new_counts = np.bincount(ev_idx, minlength=len(counts))
-    parts = ak.zip({"pt": pt[keep], "eta": eta[keep], "phi": phi[keep], "mass": mass[keep]}, with_name="Momentum4D")
-    parts = ak.unflatten(parts, new_counts)
-    p4 = ak.zip({"px": parts.px, "py": parts.py, "pz": parts.pz, "E": parts.E}, with_name="Momentum4D")
+    px, py, pz, energy = _px_py_pz_e(pt[keep], eta[keep], phi[keep], mass[keep])
+    p4 = ak.unflatten(ak.zip({"px": px, "py": py, "pz": pz, "E": energy}, with_name="Momentum4D"), new_counts)
     pids = ak.unflatten(pid[keep], new_counts)
     charges = ak.unflatten(charge[keep], new_counts)
     jets, cidx = cluster_jets(p4, cuts)
@@ -136,6 +138,24 @@ def _jets_of_batch(events, spec, label, rng, detector, cuts, keep_unmatched):
         "part_pid": ak.values_astype(consts_pid[keep_j], np.int32),
         "part_charge": ak.values_astype(consts_q[keep_j], np.float32),
     }, depth_limit=1)
+
+
+def _pt_eta_phi_mass(x, y, z, t):
+    """(pt, eta, phi, mass) of flat (px, py, pz, E) arrays with vector's ``xy_z_t``
+    expressions (rho, eta, phi, tau), so the values equal ``Momentum4D`` properties bit for bit."""
+    eta, phi = _eta_phi(x, y, z)
+    squared = t**2 - (x**2 + y**2 + z**2)
+    return np.sqrt(x**2 + y**2), eta, phi, np.copysign(np.sqrt(np.absolute(squared)), squared)
+
+
+def _px_py_pz_e(pt, eta, phi, mass):
+    """(px, py, pz, E) of flat (pt, eta, phi, mass) arrays with vector's ``rhophi_eta_tau``
+    expressions, so the values equal ``Momentum4D(pt, eta, phi, mass).px`` ... bit for bit."""
+    expmeta = np.exp(-eta)
+    invsintheta = 0.5 * (1 + expmeta**2) / expmeta
+    mag2 = pt**2 * invsintheta**2
+    energy = np.sqrt(np.maximum(np.copysign(mass**2, mass) + mag2, 0))
+    return pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta), energy
 
 
 def _charge(pid: np.ndarray) -> np.ndarray:

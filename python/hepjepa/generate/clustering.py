@@ -73,23 +73,34 @@ def nsubjettiness(constituents: ak.Array, n_max: int = 4, r0: float = 0.8) -> np
     constituents = ak.with_name(constituents, "Momentum4D")
     out = np.zeros((len(constituents), n_max), np.float32)
     n = ak.to_numpy(ak.num(constituents))
-    pt = ak.to_numpy(ak.fill_none(ak.pad_none(constituents.pt, max(n.max(initial=1), 1)), 0.0))  # (J, M)
-    eta = ak.to_numpy(ak.fill_none(ak.pad_none(constituents.eta, pt.shape[1]), 0.0))
-    phi = ak.to_numpy(ak.fill_none(ak.pad_none(constituents.phi, pt.shape[1]), 0.0))
+    # (J, M) zero-padded pt, eta, phi from the flat columns (numpy, not vector on jagged)
+    flat = ak.flatten(constituents)
+    x, y, z = (ak.to_numpy(flat[f]).astype(np.float64, copy=False) for f in ("px", "py", "pz"))
+    rows = np.repeat(np.arange(len(n)), n)
+    cols = np.arange(len(x)) - np.repeat(np.cumsum(n) - n, n)
+    shape = (len(n), max(n.max(initial=1), 1))
+    pt, eta, phi = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    pt[rows, cols] = np.sqrt(x**2 + y**2)
+    eta[rows, cols], phi[rows, cols] = _eta_phi(x, y, z)
     norm = pt.sum(axis=1) * r0
-    for k in range(1, n_max + 1):
-        ok = np.flatnonzero(n >= k)
+    # one kT clustering serves every N: jets are grouped by min(n, n_max) (nearly all jets
+    # have >= n_max constituents) and exclusive_jets(N) is read off the same sequence, N by N
+    cap = np.minimum(n, n_max)
+    for m in range(n_max, 0, -1):
+        ok = np.flatnonzero(cap == m)
         if len(ok) == 0:
             continue
         cs = fastjet.ClusterSequence(constituents[ok], fastjet.JetDefinition(fastjet.kt_algorithm, r0))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # spurious dcut warning of the wheel, even for kT
-            axes = ak.with_name(cs.exclusive_jets(n_jets=k), "Momentum4D")
-        aeta = ak.to_numpy(axes.eta)[:, None, :]  # (J', 1, k)
-        aphi = ak.to_numpy(axes.phi)[:, None, :]
-        dphi = (phi[ok][:, :, None] - aphi + np.pi) % (2 * np.pi) - np.pi
-        dr = np.sqrt((eta[ok][:, :, None] - aeta) ** 2 + dphi**2).min(axis=2)  # (J', M)
-        out[ok, k - 1] = (pt[ok] * dr).sum(axis=1) / norm[ok]
+        for k in range(1, m + 1):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # spurious dcut warning of the wheel, even for kT
+                axes = ak.flatten(cs.exclusive_jets(n_jets=k))  # k axes per jet, jet after jet
+            aeta, aphi = _eta_phi(*(ak.to_numpy(axes[f]).astype(np.float64, copy=False) for f in ("px", "py", "pz")))
+            aeta = aeta.reshape(len(ok), 1, k)  # (J', 1, k)
+            aphi = aphi.reshape(len(ok), 1, k)
+            dphi = (phi[ok][:, :, None] - aphi + np.pi) % (2 * np.pi) - np.pi
+            dr = np.sqrt((eta[ok][:, :, None] - aeta) ** 2 + dphi**2).min(axis=2)  # (J', M)
+            out[ok, k - 1] = (pt[ok] * dr).sum(axis=1) / norm[ok]
     return out
 
 
@@ -105,45 +116,66 @@ def hard_partons(event_prt, spec_resonance: int, n_leptons: int):
         (n_leptons charged leptons); outgoing_partons is [(eta, phi, pdg)] of status-23
         partons (for QCD quark/gluon origin).
     """
+    counts = ak.to_numpy(ak.num(event_prt.status))
+    starts = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(counts, out=starts[1:])
+    status = ak.to_numpy(ak.flatten(event_prt.status))
+    # only the hard-process entries and the decay chains they point to are read, so the
+    # flat columns stay numpy and just those entries become Python numbers
+    ids = ak.to_numpy(ak.flatten(event_prt.id))
+    d1s = ak.to_numpy(ak.flatten(event_prt.daughter1))
+    d2s = ak.to_numpy(ak.flatten(event_prt.daughter2))
+    p = ak.flatten(event_prt.p)
+    x, y, z = (ak.to_numpy(p[f]) for f in ("px", "py", "pz"))
+    etas, phis = _eta_phi(x, y, z)
+    hard = np.flatnonzero((np.abs(status) >= 21) & (np.abs(status) <= 29))
+    hard_event = np.searchsorted(starts, hard, side="right") - 1
+    per_event = np.split(hard, np.searchsorted(hard_event, np.arange(1, len(counts))))
     out = []
-    st = ak.to_list(event_prt.status)
-    ids = ak.to_list(event_prt.id)
-    d1s = ak.to_list(event_prt.daughter1)
-    d2s = ak.to_list(event_prt.daughter2)
-    p = event_prt.p
-    etas = ak.to_list(p.eta)
-    phis = ak.to_list(p.phi)
-    for s, i, d1, d2, et, ph in zip(st, ids, d1s, d2s, etas, phis):
+    for ev, rows in enumerate(per_event):
+        s0 = int(starts[ev])
+
         def products(j):
-            # recurse through intermediate resonances (W from top, W from H) to quarks/leptons
-            a, b = d1[j], d2[j]
+            # recurse through intermediate resonances (W from top, W from H) to quarks/leptons;
+            # j and the daughter indices are positions within the event, as in Pythia's record
+            a, b = int(d1s[s0 + j]), int(d2s[s0 + j])
             kids = range(a, b + 1) if a > 0 and b >= a else ([a] if a > 0 else [])
             res = []
             for c in kids:
-                ac = abs(i[c])
+                ac = abs(int(ids[s0 + c]))
                 # follow recoil copies of the resonance (e.g. top 22 -> 44 -> 62) and W/Z to their decays
-                if ac in (23, 24) or ac == abs(i[j]):
+                if ac in (23, 24) or ac == abs(int(ids[s0 + j])):
                     res += products(c)
                 elif ac in (12, 14, 16):
                     continue
                 else:
-                    res.append((et[c], ph[c], ac))
+                    res.append((float(etas[s0 + c]), float(phis[s0 + c]), ac))
             return res
 
         reso = []
         partons = []
-        for j in range(len(s)):
-            if not 21 <= abs(s[j]) <= 29:
-                continue
-            if abs(s[j]) == 23 and (abs(i[j]) <= 5 or i[j] == 21):
-                partons.append((et[j], ph[j], abs(i[j])))
-            if spec_resonance and abs(i[j]) == spec_resonance and abs(s[j]) == 22:
+        for r in rows.tolist():
+            j = r - s0
+            st, pid = abs(int(status[r])), int(ids[r])
+            if st == 23 and (abs(pid) <= 5 or pid == 21):
+                partons.append((float(etas[r]), float(phis[r]), abs(pid)))
+            if spec_resonance and abs(pid) == spec_resonance and st == 22:
                 prods = products(j)
-                nlep = sum(1 for x in prods if x[2] in (11, 13, 15))
+                nlep = sum(1 for q in prods if q[2] in (11, 13, 15))
                 if nlep == n_leptons and prods:
-                    reso.append((et[j], ph[j], [(x[0], x[1]) for x in prods]))
+                    reso.append((float(etas[r]), float(phis[r]), [(q[0], q[1]) for q in prods]))
         out.append((reso, partons))
     return out
+
+
+def _eta_phi(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pseudorapidity and azimuth with vector's expressions (its ``xy_z`` eta and ``xy``
+    phi), so values are bit-identical to ``Momentum4D.eta`` / ``.phi`` on the same input."""
+    inf, nan = np.inf, np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eta = np.nan_to_num(np.arcsinh(z / np.sqrt(x**2 + y**2)),
+                            nan=np.nan_to_num((z != 0) * inf, posinf=nan), posinf=inf, neginf=-inf)
+    return eta, np.arctan2(y, x)
 
 
 def delta_r(eta1, phi1, eta2, phi2):
