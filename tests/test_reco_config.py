@@ -192,3 +192,77 @@ def test_full_run_output_branches_and_order(tmp_path, capsys):
     real = q >= 0
     np.testing.assert_allclose(ak.to_numpy(q[real] + t[real]), 1.0, atol=1e-5)
     assert not np.any(np.isnan(ak.to_numpy(q)))
+
+
+def test_reader_and_reco_share_one_gathering(tmp_path):
+    """read_jets (data) and hepjepa-run/coffea (reco adapter) give the same constituents, flags included."""
+    from hepjepa.data import read_jets
+
+    src = tmp_path / "in.root"
+    _write_nano(src, n_events=10, seed=5)
+    jets = read_jets(str(src))
+    arrays = uproot.open(src)["Events"].arrays()
+    con = _nanoaod.fatjet_constituents(arrays, _nanoaod.detect_scheme(arrays.fields))
+    assert len(jets) == len(con["n_constituents"])
+    np.testing.assert_array_equal(ak.to_numpy(ak.num(jets.px)), con["n_constituents"])
+    for f in ("px", "py", "pz", "energy", "charge", "isChargedHadron", "isNeutralHadron", "isPhoton", "isElectron", "isMuon"):
+        np.testing.assert_array_equal(ak.to_numpy(ak.flatten(jets[f])), con[f], err_msg=f)
+    # PDG-derived charge: pi+ (211) +1, e- (11) -1, mu+ (-13) +1, photons 0
+    pid = ak.to_numpy(ak.flatten(jets.pdgId))
+    want = np.select([pid == 211, pid == -211, pid == 11, pid == -13], [1.0, -1.0, -1.0, 1.0], 0.0)
+    np.testing.assert_array_equal(con["charge"], want)
+
+
+def test_fast_flatten_equals_awkward():
+    """The offsets/content fast path of the gathering equals ak.flatten/ak.num (also on sliced arrays)."""
+    from hepjepa.data._nanoaod import _flat_counts
+
+    a = ak.Array([[1.0, 2.0], [], [3.0, 4.0, 5.0], [6.0]])
+    for sub in (a, a[1:3], a[2:3], a[3:], a[[3, 0]]):
+        flat, counts = _flat_counts(sub)
+        np.testing.assert_array_equal(flat, ak.to_numpy(ak.flatten(sub)))
+        np.testing.assert_array_equal(counts, ak.to_numpy(ak.num(sub)))
+
+
+def test_select_jets_and_nonfinite():
+    con = {"px": np.array([1.0, 2, 3, 4, 5, 6], np.float32), "py": np.zeros(6, np.float32), "pz": np.zeros(6, np.float32),
+           "energy": np.array([1, 1, np.nan, 1, 1, np.inf], np.float32),
+           "n_constituents": np.array([2, 0, 2, 1, 1]), "offsets": np.array([0, 2, 2, 4, 5, 6]),
+           "n_jets_per_event": np.array([3, 2])}
+    np.testing.assert_array_equal(_nanoaod.nonfinite_jets(con), [False, False, True, False, True])
+    part, off = _nanoaod.select_jets(con, np.array([3, 0]))
+    np.testing.assert_array_equal(part["px"], [5, 1, 2]) and np.testing.assert_array_equal(off, [0, 1, 3])
+    assert "n_jets_per_event" not in part
+
+
+def test_nonfinite_constituents_scored_minus_one(tmp_path, capsys):
+    """hepjepa-run: a FatJet with a NaN/inf constituent gets score -1 (never NaN) and is counted."""
+    pytest.importorskip("torch")
+    from test_coffea_processor import Tiny
+
+    from hepjepa.deploy import export_onnx
+    from hepjepa.features import TokenizerConfig
+    from hepjepa.reco.run import run_process
+
+    tok = TokenizerConfig(group_size=4, max_groups=6)
+    export_onnx(Tiny(len(tok.feature_names)), tmp_path / "model", tokenizer_config=tok.to_dict(),
+                flav_names=["probQCD", "probTbqq"], group_size=4, n_features=len(tok.feature_names), n_groups=4)
+    src = tmp_path / "in.root"
+    data = _write_nano(src, n_events=12, seed=7)
+    # poison: the first PF candidate of the first mapped FatJet gets pt = NaN
+    m = data["FatJetPFCands"]
+    ev = int(np.flatnonzero(ak.to_numpy(ak.num(m.jetIdx)) > 0)[0])
+    pt = ak.to_list(data["PFCands"].pt)
+    pt[ev][int(m.pFCandsIdx[ev][0])] = float("nan")
+    bad_jet = (ev, int(m.jetIdx[ev][0]))
+    data["PFCands"] = ak.zip({**{f: data["PFCands"][f] for f in data["PFCands"].fields}, "pt": ak.Array(pt)})
+    with uproot.recreate(src) as f:
+        f.mktree("Events", {k: getattr(v, "dtype", None) or v.type for k, v in data.items()}, counter_name=lambda c: f"n{c}",
+                 field_name=lambda c, fld: f"{c}_{fld}")
+        f["Events"].extend(data)
+    process = load_config(_cfg(tmp_path, src, tmp_path / "model"), [f"outputFile={tmp_path / 'o.root'}"])
+    summary = run_process(process, quiet=True)
+    assert summary["jets_nonfinite_constituents"] == 1
+    q = uproot.open(tmp_path / "o.root")["Events"]["FatJet_jepaTags_probQCD"].array()
+    assert not np.isnan(ak.to_numpy(ak.flatten(q))).any()
+    assert q[bad_jet[0]][bad_jet[1]] == -1.0
