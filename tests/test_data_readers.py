@@ -150,6 +150,50 @@ def test_quarkgluon_rapidity_roundtrip(tmp_path, compressed):
     np.testing.assert_array_equal(ak.to_numpy(ak.flatten(jets.isNeutralHadron)), np.isin(np.abs(pid), [2112, 130]).astype(np.float32))
 
 
+def test_quarkgluon_compressed_streams_in_chunks(tmp_path, monkeypatch):
+    """A compressed .npz is decompressed chunk by chunk: never read whole, same jets as in one go."""
+    from hepjepa.data import _quarkgluon
+
+    path = tmp_path / "qg.npz"
+    X, y, counts = _qg_file(path, n=23, compressed=True)
+    whole = read_jets(path)
+
+    def no_whole_read(*args, **kwargs):
+        raise AssertionError("compressed X was read whole")
+
+    monkeypatch.setattr(np.lib.format, "read_array", no_whole_read)
+    reads = []
+    original = _quarkgluon._NpyStream._read
+    monkeypatch.setattr(_quarkgluon._NpyStream, "_read", lambda self, pos, k: reads.append(k) or original(self, pos, k))
+    chunks = list(_quarkgluon.iter_file(str(path), step_size=5, entry_start=2))
+    assert [len(c) for c in chunks] == [5, 5, 5, 5, 1]
+    # y (23 numbers) is read once; X only ever one chunk at a time (2 skipped rows, then 5s)
+    assert reads[0] == 23 and reads[1:] == [2, 5, 5, 5, 5, 1]
+    got = ak.concatenate(chunks)
+    for f in ("px", "py", "pz", "energy", "charge", "is_quark"):
+        assert ak.all(got[f] == whole[f][2:]), f
+    np.testing.assert_array_equal(ak.num(got.px), counts[2:])
+    # a truncated member is a FormatError naming the file, not a short read
+    import zipfile
+
+    raw = tmp_path / "raw.npy"
+    np.save(raw, X)
+    cut = tmp_path / "cut.npz"
+    with zipfile.ZipFile(cut, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("X.npy", raw.read_bytes()[:-200])
+        zf.writestr("y.npy", _npy_bytes(y))
+    with pytest.raises(FormatError, match="cut.npz.*ends after row"):
+        list(_quarkgluon.iter_file(str(cut), step_size=5))
+
+
+def _npy_bytes(a):
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
+
+
 def test_quarkgluon_errors(tmp_path):
     path = tmp_path / "bad.npz"
     np.savez(path, X=np.zeros((2, 3, 4)), Y=np.zeros(2))
@@ -251,9 +295,10 @@ def test_e2e_pixels_become_particles(tmp_path):
     j, ch, r, c = np.nonzero(img > 0)
     np.testing.assert_array_equal(ak.to_numpy(ak.flatten(jets.isPhoton)), (ch == 0).astype(np.float32))
     np.testing.assert_array_equal(ak.to_numpy(ak.flatten(jets.isChargedHadron)), (ch == 2).astype(np.float32))
-    # pixel centre: eta of the pixel row
+    # pixel centre: eta of the pixel row, phi of the column, at ECAL-crystal pitch (0.0174, 2 pi / 360)
     eta = np.arcsinh(pz / np.hypot(px, py))
     np.testing.assert_allclose(eta, (r - 62) * 0.0174, atol=1e-4)
+    np.testing.assert_allclose(np.arctan2(py, px), (c - 62) * 2 * np.pi / 360, atol=1e-5)
 
 
 def test_e2e_missing_column(tmp_path):

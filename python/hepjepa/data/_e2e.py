@@ -5,8 +5,15 @@ lists), ``pt``, ``m0``, ``y`` (1 = quark). Assumptions, since the images carry n
 
 * a pixel value is the deposited energy in GeV;
 * the image is centred on the jet axis, which is put at (eta, phi) = (0, 0); rows run along eta,
-  columns along phi; a pixel spans ``PIXEL_SIZE`` = 0.0174 in both (one CMS ECAL barrel crystal,
-  the granularity the E2E images are made at), so 125 pixels cover about 2.2 x 2.2;
+  columns along phi; one pixel is taken to be one CMS ECAL barrel crystal, the granularity of
+  the E2E images (Andrews et al., "End-to-End Jet Classification of Quarks and Gluons with the
+  CMS Open Data", NIM A 977 (2020) 164304, arXiv:1902.08276, images built from ECAL crystal
+  hits with HCAL and tracks on the same grid; only the abstract could be consulted when this
+  was written, so this is the dataset's usual description, not a quote). The crystal pitch is
+  fixed by the ECAL barrel geometry (CMS Collaboration, JINST 3 (2008) S08004, sec. 4:
+  360-fold in phi, 2 x 85-fold in eta over |eta| < 1.479): ``PIXEL_DPHI`` = 2 pi / 360 =
+  0.017453 exactly and ``PIXEL_DETA`` = 1.479 / 85 = 0.0174 on average (crystals point at the
+  vertex, so the eta pitch is uniform only to about 1%); 125 pixels cover about 2.2 x 2.2;
 * each pseudo-particle is massless at its pixel centre;
 * flags: ECAL -> photon-like, HCAL -> neutral-hadron-like, tracks -> charged-hadron-like.
   Track charge signs are not in the images, so no ``charge`` field is returned.
@@ -25,7 +32,10 @@ from ..labels import label_index
 from ._common import FLAGS, jagged_record
 from ._errors import FormatError, check_fields
 
-PIXEL_SIZE = 0.0174
+#: eta pitch of a pixel: the mean ECAL barrel crystal pitch, 1.479 / 85 (see module docstring).
+PIXEL_DETA = 0.0174
+#: phi pitch of a pixel: 360 ECAL barrel crystals around phi.
+PIXEL_DPHI = 2 * np.pi / 360
 COLUMNS = ("X_jets", "pt", "m0", "y")
 #: flag set by each channel (ECAL, HCAL, tracks).
 CHANNEL_FLAG = ("isPhoton", "isNeutralHadron", "isChargedHadron")
@@ -80,8 +90,8 @@ def _convert(path: str, batch: pa.RecordBatch) -> ak.Array:
     n, _, h, w = img.shape
     jet, ch, row, colm = np.nonzero(img > 0)  # C order: jet-major, so particles are grouped by jet
     e = img[jet, ch, row, colm].astype(np.float64)
-    eta = (row - (h - 1) / 2) * PIXEL_SIZE
-    phi = (colm - (w - 1) / 2) * PIXEL_SIZE
+    eta = (row - (h - 1) / 2) * PIXEL_DETA
+    phi = (colm - (w - 1) / 2) * PIXEL_DPHI
     pt = e / np.cosh(eta)
     particles = {
         "px": (pt * np.cos(phi)).astype(np.float32),

@@ -25,10 +25,15 @@ PDG_CHARGE = {22: 0, 11: -1, 13: -1, 211: 1, 321: 1, 130: 0, 2212: 1, 2112: 0}
 
 
 def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Array]:
-    """Yield jets of an EnergyFlow q/g ``.npz`` in chunks of ``step_size`` jets.
+    """Yield jets of an EnergyFlow q/g ``.npz`` in chunks of ``step_size`` jets, in bounded memory.
 
-    ``X`` is memory-mapped when stored uncompressed (``np.savez``); a compressed member
-    (``np.savez_compressed``) cannot be mapped and is decompressed once per file.
+    ``X`` is memory-mapped when stored uncompressed (``np.savez``). A compressed member
+    (``np.savez_compressed``, the form the EnergyFlow files are published in) cannot be
+    mapped, so it is decompressed as a stream: the ``.npy`` header is parsed, then
+    ``step_size`` rows at a time are read, so memory holds one chunk, not the file.
+    (A Fortran-ordered compressed ``X``, which ``np.savez`` writes only for Fortran
+    arrays, cannot be cut into rows from a stream and is read whole.) ``y``, one number
+    per jet, is read whole.
 
     Args:
         path: the ``.npz`` file.
@@ -38,17 +43,6 @@ def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Ar
     Returns:
         iterator of ``ak.Array`` records with ``label`` QCD and scalar ``is_quark`` (1/0).
     """
-    X, y = _open(path)
-    if X.ndim != 3 or X.shape[2] != 4:
-        raise FormatError(f"{path}: X has shape {X.shape}, expected (n_jets, max_particles, 4) = (pt, y, phi, pdgid)")
-    if y.shape[0] != X.shape[0]:
-        raise FormatError(f"{path}: y has {y.shape[0]} entries but X has {X.shape[0]} jets")
-    for start in range(entry_start, X.shape[0], step_size):
-        stop = min(start + step_size, X.shape[0])
-        yield _convert(path, np.asarray(X[start:stop]), np.asarray(y[start:stop]))
-
-
-def _open(path: str) -> tuple[np.ndarray, np.ndarray]:
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as e:
@@ -58,27 +52,100 @@ def _open(path: str) -> tuple[np.ndarray, np.ndarray]:
         missing = [k for k in ("X", "y") if k not in names]
         if missing:
             raise MissingFieldsError(path, "EnergyFlow quark/gluon", missing, names)
-        arrays = {k: _member(path, zf, k + ".npy") for k in ("X", "y")}
-    return arrays["X"], arrays["y"]
+        y = _member(path, zf, "y.npy")
+        y = y.read_all() if isinstance(y, _NpyStream) else np.asarray(y)
+        X = _member(path, zf, "X.npy")
+        if len(X.shape) != 3 or X.shape[2] != 4:
+            raise FormatError(f"{path}: X has shape {X.shape}, expected (n_jets, max_particles, 4) = (pt, y, phi, pdgid)")
+        if y.shape[0] != X.shape[0]:
+            raise FormatError(f"{path}: y has {y.shape[0]} entries but X has {X.shape[0]} jets")
+        if isinstance(X, _NpyStream):
+            try:
+                for start, chunk in X.chunks(entry_start, step_size):
+                    yield _convert(path, chunk, y[start:start + len(chunk)])
+            finally:
+                X.fh.close()
+            return
+        for start in range(entry_start, X.shape[0], step_size):
+            stop = min(start + step_size, X.shape[0])
+            yield _convert(path, np.asarray(X[start:stop]), y[start:stop])
 
 
-def _member(path: str, zf: zipfile.ZipFile, name: str) -> np.ndarray:
+class _NpyStream:
+    """A C-ordered ``.npy`` member of a compressed zip, read row block by row block.
+
+    Args:
+        path: the zip file (for messages).
+        fh: the open member (``ZipFile.open``), positioned after the ``.npy`` header.
+        shape, dtype: from the header.
+    """
+
+    def __init__(self, path: str, fh, shape: tuple[int, ...], dtype: np.dtype):
+        self.path, self.fh, self.shape, self.dtype = path, fh, shape, dtype
+        self.row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+
+    def chunks(self, start: int, step: int) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield (first row, rows) blocks of at most ``step`` rows from row ``start`` on.
+
+        Raises:
+            FormatError: the member ends before ``shape[0]`` rows.
+        """
+        n = self.shape[0]
+        pos = 0
+        while pos < min(start, n):  # a compressed stream can only be skipped by reading it
+            k = min(step, start - pos)
+            self._read(pos, k)
+            pos += k
+        while pos < n:
+            k = min(step, n - pos)
+            yield pos, self._read(pos, k)
+            pos += k
+
+    def read_all(self) -> np.ndarray:
+        """All rows at once (for the small ``y``); closes the member."""
+        with self.fh:
+            return self._read(0, self.shape[0])
+
+    def _read(self, pos: int, k: int) -> np.ndarray:
+        want = k * self.row_bytes
+        buf = bytearray()
+        while len(buf) < want:
+            part = self.fh.read(want - len(buf))
+            if not part:
+                raise FormatError(f"{self.path}: X.npy ends after row {pos + len(buf) // max(self.row_bytes, 1)}, "
+                                  f"expected {self.shape[0]} rows of shape {self.shape[1:]}")
+            buf += part
+        return np.frombuffer(buf, dtype=self.dtype).reshape((k, *self.shape[1:]))
+
+
+def _read_header(path: str, fh, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    version = np.lib.format.read_magic(fh)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran, dtype = read_header(fh)
+    if dtype.hasobject:
+        raise FormatError(f"{path}: member {name} holds Python objects, expected a numeric array")
+    return shape, fortran, dtype
+
+
+def _member(path: str, zf: zipfile.ZipFile, name: str):
+    """``name`` as a memmap (stored member) or an :class:`_NpyStream` (compressed, C order)."""
     info = zf.getinfo(name)
     if info.compress_type != zipfile.ZIP_STORED:
-        with zf.open(name) as fh:
-            return np.lib.format.read_array(fh)
+        fh = zf.open(name)
+        shape, fortran, dtype = _read_header(path, fh, name)
+        if fortran or len(shape) == 0:
+            fh.close()
+            with zf.open(name) as whole:
+                return np.lib.format.read_array(whole)
+        return _NpyStream(path, fh, shape, dtype)
     with open(path, "rb") as fh:
         # local file header: 30 fixed bytes, then name and extra field of their own lengths
         fh.seek(info.header_offset)
         head = fh.read(30)
         name_len, extra_len = struct.unpack("<HH", head[26:30])
         fh.seek(info.header_offset + 30 + name_len + extra_len)
-        version = np.lib.format.read_magic(fh)
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, fortran, dtype = read_header(fh)
+        shape, fortran, dtype = _read_header(path, fh, name)
         offset = fh.tell()
-    if dtype.hasobject:
-        raise FormatError(f"{path}: member {name} holds Python objects, expected a numeric array")
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
 
 
