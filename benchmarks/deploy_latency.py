@@ -70,7 +70,8 @@ def per_event_latency(files: list[str], model_dir, warmup: int, repeat: int) -> 
         with uproot.open(f) as fh:
             t = fh["Events"]
             scheme = _nanoaod.detect_scheme(t.keys())
-            branches = _nanoaod.needed_branches(scheme) + ["FatJet_msoftdrop", "FatJet_truthLabel", "genWeight"]
+            branches = (_nanoaod.needed_branches(scheme) + _nanoaod.optional_branches(scheme, t.keys())
+                        + ["FatJet_msoftdrop", "FatJet_truthLabel", "genWeight"])
             arr = t.arrays([b for b in branches if b in t.keys()], library="ak")
         cols = {b: arr[b] for b in arr.fields}
         for i in range(len(arr)):

@@ -79,6 +79,8 @@ class JEPATagProcessor(processor.ProcessorABC):
             jb: events[mapcoll][jfield], cb: events[mapcoll][cfield],
             **{f"{pf}_{f}": events[pf][f] for f in _nanoaod.PF_FIELDS},
         }
+        if "charge" in events[pf].fields:
+            arrays[f"{pf}_charge"] = events[pf].charge
         con = _nanoaod.fatjet_constituents(arrays, scheme, self.src)
         n_events = len(events)
         flat_pt = ak.to_numpy(ak.flatten(fj.pt)).astype(np.float64)

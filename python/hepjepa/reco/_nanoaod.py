@@ -41,6 +41,11 @@ def detect_scheme(keys, src: str = "FatJet", pfcands: str = "") -> tuple[str, st
     raise MissingBranchesError(f"input lacks branches {best_missing} (closest naming: {best[0]}/{best[1]})")
 
 
+def optional_branches(scheme: tuple[str, str, str], keys) -> list[str]:
+    """Branches read when present: the PF candidates' ``charge``."""
+    return [b for b in (f"{scheme[0]}_charge",) if b in set(keys)]
+
+
 def needed_branches(scheme: tuple[str, str, str], src: str = "FatJet") -> list[str]:
     pf, jidx, cidx = scheme
     return [f"n{src}", f"{src}_pt", jidx, cidx] + [f"{pf}_{f}" for f in PF_FIELDS]
@@ -52,7 +57,8 @@ def fatjet_constituents(arrays, scheme: tuple[str, str, str], src: str = "FatJet
     A thin adapter of :func:`hepjepa.data._nanoaod.fatjet_constituents` (the one
     implementation, shared with ``read_jets``) for branch-name mappings. Mapping entries that
     point outside their event's collections are dropped (real files may cut jets after the
-    mapping was made); charge comes from the PDG id so every naming gives the same features.
+    mapping was made). Charge comes from ``<PF>_charge`` when the input has it (as the
+    training files do), else from the PDG id (NanoAOD v15 ``PFCand`` has no charge).
 
     Args:
         arrays: mapping of branch -> awkward/NumPy arrays for one chunk of events.
@@ -66,6 +72,9 @@ def fatjet_constituents(arrays, scheme: tuple[str, str, str], src: str = "FatJet
     """
     pf, jidx_b, cidx_b = scheme
     cands = {f: arrays[f"{pf}_{f}"] for f in PF_FIELDS}
+    names = arrays.fields if hasattr(arrays, "fields") else arrays
+    if f"{pf}_charge" in names:  # the file's charge, as in training files; else charge from the PDG id
+        cands["charge"] = arrays[f"{pf}_charge"]
     return _gather(np.asarray(arrays[f"n{src}"]), arrays[jidx_b], arrays[cidx_b], cands, where=cidx_b, drop_bad_indices=True)
 
 

@@ -120,6 +120,7 @@ def run_process(process: Process, *, quiet: bool = False) -> dict:
     producers = [_Producer(m, process.options.numberOfThreads) for m in process.scheduled()]
     # check tree and branches of every file before reading events
     schemes = {}
+    optional: dict[str, set] = {}
     for f in files:
         with uproot.open(f) as fh:
             if tree_name not in fh:
@@ -130,6 +131,7 @@ def run_process(process: Process, *, quiet: bool = False) -> dict:
                 raise _nanoaod.MissingBranchesError(f"{f}: input lacks event-id branches {missing}")
             for p in producers:
                 schemes[(f, p.label)] = _nanoaod.detect_scheme(keys, p.src, p.pfcands)
+                optional[f] = optional.get(f, set()) | set(_nanoaod.optional_branches(schemes[(f, p.label)], keys))
     (out_mod,) = process.outputs.values()
     out_path = out_mod.value("fileName")
     timing = defaultdict(float)
@@ -140,7 +142,7 @@ def run_process(process: Process, *, quiet: bool = False) -> dict:
         for f in files:
             if 0 <= max_events <= n_events:
                 break
-            branches = set(EVENT_ID_BRANCHES)
+            branches = set(EVENT_ID_BRANCHES) | optional.get(f, set())
             for p in producers:
                 branches |= set(_nanoaod.needed_branches(schemes[(f, p.label)], p.src))
             t0 = time.perf_counter()
