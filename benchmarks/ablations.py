@@ -1,57 +1,144 @@
-"""Ablations: contiguous vs random masking, physics pairwise bias on/off, registers on/off.
+"""Ablations (issue 4): contiguous vs random masking, physics pairwise bias on/off, registers on/off.
 
-Each variant is pretrained with ``hepjepa pretrain`` (one ``--set`` override from the
-baseline), then fine-tuned (frozen and finetune modes) and evaluated over several seeds at
-one label fraction; same data (``hepjepa generate``) and structure as benchmarks/fewshot.py.
-Writes benchmarks/results/ablations[_quick].json (with every command run).
+Each variant is pretrained with ``hepjepa pretrain`` on the ten classes' training jets of
+data/bench (the config of benchmarks/fewshot.py, ``benchmarks/configs/fewshot_pretrain.yaml``,
+at a smaller, equal step budget, plus ONE ``--set`` override), then scored on top vs QCD:
 
-    python benchmarks/ablations.py --quick
+- frozen linear probe (logistic regression on the pooled embeddings) at 1% and 100% of the 3000
+  training jets, 3 seeds (the subset drawn by ``hepjepa.downstream.splits`` with the seed), on
+  the val files and on the test files;
+- fine-tuned class-attention tagger at 1% (3 seeds), the budget and hyper-parameters of
+  benchmarks/fewshot.py, early stopping on val, scored on test.
+
+A random-init backbone of the baseline architecture is probed too (the floor a pretraining
+must beat). Writes benchmarks/results/ablations[_quick].json with every command and run.
+
+    python benchmarks/ablations.py --quick    # minutes
+    python benchmarks/ablations.py            # the run in the README
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import sys
+import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, write_json  # noqa: E402
-from fewshot import SETTINGS, finetune_eval, generate, pretrain, summarise  # noqa: E402
+import numpy as np
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import ROOT, machine, write_json  # noqa: E402
+from fewshot import BUDGET, FT, PY, QUICK_BUDGET, backbone_blob, bench_files, load_data, pretrain, pretrain_summary, run_one, summarise  # noqa: E402
+
+#: One override each from the baseline (contiguous masking, pairwise bias on, 8 registers).
 VARIANTS: dict[str, list[str]] = {
-    "baseline_contiguous_bias_registers": [],
+    "baseline": [],
     "random_masking": ["masks.strategy=random"],
     "no_pair_bias": ["model.backbone.pair_bias=false"],
     "no_registers": ["model.backbone.num_registers=0"],
+    # not asked for by the issue, but the masking setting most likely to matter on 12 groups:
+    # I-JEPA's 4 target blocks instead of 1 (a harder prediction task).
+    "four_target_blocks": ["masks.n_targets=4"],
 }
+SETTINGS = {
+    "quick": {"steps": 60, "seeds": [0, 1], "fractions": [0.01, 1.0], "budget": QUICK_BUDGET, "max_jets": 600, "max_eval_jets": 200},
+    "full": {"steps": 1000, "seeds": [0, 1, 2], "fractions": [0.01, 1.0], "budget": BUDGET, "max_jets": None, "max_eval_jets": None},
+}
+
+
+def probe_rows(blob: dict, data: dict, variant: str, init: str, fractions, seeds) -> list[dict]:
+    """Linear probes of one backbone (pretrained weights, or random init) on val and on test."""
+    import torch
+
+    from hepjepa.downstream.finetune import predict
+    from hepjepa.downstream.probe import linear_probe
+    from hepjepa.downstream.splits import stratified_fraction
+    from hepjepa.downstream.tagger import build_tagger
+
+    tagger = build_tagger(blob["backbone_config"], {"kind": "linear"}, ["label_QCD", "label_Tbqq"], blob["tokenizer"],
+                          mode="frozen" if init == "pretrained" else "scratch", backbone_state=blob["state"] if init == "pretrained" else None, seed=0)
+    with torch.no_grad():
+        emb = {k: predict(tagger, data[k][0], embeddings=True) for k in ("train", "val", "test")}
+    rows = []
+    for frac in fractions:
+        for seed in seeds:
+            sel = stratified_fraction(data["train"][1], frac, seed=seed)
+            row = {"variant": variant, "init": init, "eval": "linear_probe", "fraction": frac, "seed": seed}
+            for split in ("val", "test"):
+                r = linear_probe(emb["train"][sel], data["train"][1][sel], emb[split], data[split][1], seed=seed)
+                row[f"{split}_accuracy"], row[f"{split}_auc"] = r["accuracy"], r["auc"][1]
+            rows.append(row)
+    return rows
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--fraction", type=float, default=None, help="label fraction (default: the smallest of the mode)")
-    ap.add_argument("--work", default=None)
+    ap.add_argument("--quick", action="store_true", help="small run for a functional check")
+    ap.add_argument("--work", default=None, help="working folder (default data/bench_runs/ablations[_quick])")
+    ap.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
     a = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(1)
     name = "quick" if a.quick else "full"
     s = SETTINGS[name]
-    frac = a.fraction or min(s["fractions"])
-    work = Path(a.work or Path(__file__).parent / "work" / f"ablations_{name}")
+    work = Path(a.work) if a.work else ROOT / "data" / "bench_runs" / f"ablations{'_quick' if a.quick else ''}"
     work.mkdir(parents=True, exist_ok=True)
     log: list[str] = []
-    files = generate(work, s, log)
-    rows = []
-    for variant, overrides in VARIANTS.items():
-        ck = pretrain(work, variant, s, files["train"], log, overrides)
-        for seed in s["seeds"]:
-            for mode in ("frozen", "finetune"):
-                m = finetune_eval(work, variant, ck, mode, frac, seed, s, files, log)
-                rows.append({"variant": variant, "mode": mode, "fraction": frac, "seed": seed, "accuracy": m["accuracy"], "auc": m["auc"]})
-    summary = summarise(rows, ("variant", "mode"))
-    write_json(f"ablations{'_quick' if a.quick else ''}", {"mode": name, "settings": s, "fraction": frac, "variants": VARIANTS,
-                                                             "commands": log, "runs": rows, "summary": summary, "machine": machine()})
-    print(json.dumps(summary, indent=2))
+    t0 = time.time()
+    from hepjepa._io import atomic_path
+    from hepjepa.features import TokenizerConfig
+
+    rows, pre, data = [], {}, None
+    for variant in a.variants:
+        ck = pretrain(work / variant, log, s["steps"], [f"data.train={json.dumps(bench_files('train'))}", *VARIANTS[variant]])
+        pre[variant] = pretrain_summary(ck)
+        blob = backbone_blob(ck)
+        if data is None:  # every variant shares the tokenizer: tokenise once
+            data = load_data(TokenizerConfig.from_dict(blob["tokenizer"]), s["max_jets"], s["max_eval_jets"])
+            log.append(f"{shlex.join([PY, *sys.argv])}  # in-process probes and fine-tunes below")
+        cache = work / variant / "eval.json"
+        if cache.is_file():
+            vrows = json.loads(cache.read_text())
+        else:
+            vrows = probe_rows(blob, data, variant, "pretrained", s["fractions"], s["seeds"])
+            if variant == "baseline":
+                vrows += probe_rows(blob, data, "random_init", "random", s["fractions"], s["seeds"])
+            for seed in s["seeds"]:
+                f = min(s["fractions"])
+                r = run_one(blob, "finetune", f, seed, s["budget"][f], data)
+                vrows.append({"variant": variant, "init": "pretrained", "eval": "finetune", "fraction": f, "seed": seed,
+                              "test_accuracy": r["accuracy"], "test_auc": r["auc"], "val_accuracy": r["val_accuracy"], "cpu_s": r["cpu_s"]})
+            with atomic_path(cache) as tmp:
+                Path(tmp).write_text(json.dumps(vrows, indent=1))
+        rows += vrows
+        for r in summarise(vrows, ("variant", "eval", "fraction"), ("val_accuracy", "test_accuracy", "test_auc")):
+            print(json.dumps(r), flush=True)
+    summary = summarise(rows, ("variant", "eval", "fraction"), ("val_accuracy", "val_auc", "test_accuracy", "test_auc"))
+    out = {"mode": name, "task": "top (Tbqq) vs QCD", "pretrain_steps": s["steps"], "variants": VARIANTS, "fractions": s["fractions"], "seeds": s["seeds"],
+           "finetune_hparams": FT, "n_jets": {k: int(len(v[1])) for k, v in data.items()}, "pretraining": pre, "commands": log,
+           "summary": summary, "runs": rows, "wall_s_this_invocation": time.time() - t0,
+           "machine": {**machine(), "loadavg": os.getloadavg(), "torch": torch.__version__,
+                       "note": "2-core machine shared with other engineers' jobs; 1 torch thread"}}
+    path = write_json(f"ablations{'_quick' if a.quick else ''}", out)
+    _table(summary)
+    print(f"wrote {path}")
     return 0
+
+
+def _table(summary: list[dict]) -> None:
+    def cell(v, e, f, m):
+        r = next((x for x in summary if x["variant"] == v and x["eval"] == e and x["fraction"] == f), None)
+        return f"{r[m + '_mean']:.3f}±{r[m + '_std']:.3f}" if r and m + "_mean" in r else "-"
+
+    fr = sorted({r["fraction"] for r in summary})
+    print("| variant | " + " | ".join(f"probe {f:g} val acc | probe {f:g} test acc" for f in fr) + f" | finetune {fr[0]:g} test acc |")
+    for v in dict.fromkeys(r["variant"] for r in summary):
+        print(f"| {v} | " + " | ".join(f"{cell(v, 'linear_probe', f, 'val_accuracy')} | {cell(v, 'linear_probe', f, 'test_accuracy')}" for f in fr)
+              + f" | {cell(v, 'finetune', fr[0], 'test_accuracy')} |")
 
 
 if __name__ == "__main__":
