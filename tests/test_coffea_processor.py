@@ -313,3 +313,25 @@ def test_no_progress_silences_coffea_bars(setup, tmp_path, capsys):
     run_processor({"x": {"files": {str(tmp_path / "l.root"): "Events"}}}, proc, progress=True)
     loud = capsys.readouterr()
     assert "Preprocessing" in loud.out + loud.err  # the bar exists, so the check above can fail
+
+
+@pytest.mark.slow
+def test_dask_scheduler_address_option(setup):
+    """--scheduler: the Dask executor connects to a given scheduler and gives the iterative result."""
+    from distributed import LocalCluster
+
+    from hepjepa.coffea import make_executor, run_processor
+
+    fs = {"a": {"files": {str(setup / "a.root"): "Events"}}}
+    proc = JEPATagProcessor(setup / "model", backend="cpp")
+    ref, _ = run_processor(fs, proc, "iterative", chunksize=7, progress=False)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cl:
+        exe, handles = make_executor("dask", 1, False, scheduler=cl.scheduler_address)
+        try:
+            assert exe.client.scheduler.address == cl.scheduler_address
+            out, _ = run_processor(fs, proc, exe, chunksize=7, progress=False)
+        finally:
+            for h in handles:
+                h.close()
+    assert out["cutflow"] == ref["cutflow"]
+    np.testing.assert_allclose(out["hist"].values(flow=True), ref["hist"].values(flow=True), rtol=1e-6)
