@@ -107,15 +107,17 @@ class _NpyStream:
             return self._read(0, self.shape[0])
 
     def _read(self, pos: int, k: int) -> np.ndarray:
-        want = k * self.row_bytes
-        buf = bytearray()
-        while len(buf) < want:
-            part = self.fh.read(want - len(buf))
-            if not part:
-                raise FormatError(f"{self.path}: X.npy ends after row {pos + len(buf) // max(self.row_bytes, 1)}, "
+        out = np.empty((k, *self.shape[1:]), dtype=self.dtype)
+        view = memoryview(out.reshape(-1).view(np.uint8))
+        got = 0
+        while got < len(view):
+            # small pieces: the decompressor's temporary bytes stay ~1 MiB, not a chunk's size
+            n = self.fh.readinto(view[got:got + (1 << 20)])
+            if not n:
+                raise FormatError(f"{self.path}: X.npy ends after row {pos + got // max(self.row_bytes, 1)}, "
                                   f"expected {self.shape[0]} rows of shape {self.shape[1:]}")
-            buf += part
-        return np.frombuffer(buf, dtype=self.dtype).reshape((k, *self.shape[1:]))
+            got += n
+        return out
 
 
 def _read_header(path: str, fh, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
