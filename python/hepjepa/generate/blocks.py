@@ -83,8 +83,7 @@ def _jets_of_batch(events, spec, label, rng, detector, cuts, keep_unmatched):
     new_counts = np.bincount(ev_idx, minlength=len(counts))
     px, py, pz, energy = _px_py_pz_e(pt[keep], eta[keep], phi[keep], mass[keep])
     p4 = ak.unflatten(ak.zip({"px": px, "py": py, "pz": pz, "E": energy}, with_name="Momentum4D"), new_counts)
-    pids = ak.unflatten(pid[keep], new_counts)
-    charges = ak.unflatten(charge[keep], new_counts)
+    pid, charge = pid[keep], charge[keep]
     jets, cidx = cluster_jets(p4, cuts)
 
     truth = hard_partons(prt, spec.resonance, spec.n_leptons)
@@ -107,18 +106,26 @@ def _jets_of_batch(events, spec, label, rng, detector, cuts, keep_unmatched):
                 if delta_r(a, b, reta, rphi) < cuts.r and all(delta_r(a, b, x, y) < cuts.r for x, y in prods):
                     labels[j] = label
                     break
-    flat_idx = ak.flatten(cidx, axis=1)  # (jets, var)
-    consts_p4 = p4[jev][flat_idx] if len(jev) else p4[:0]
-    consts_pid = pids[jev][flat_idx] if len(jev) else pids[:0]
-    consts_q = charges[jev][flat_idx] if len(jev) else charges[:0]
-    # order constituents by decreasing pT, as JetClass does
-    order = ak.argsort(consts_p4.pt, ascending=False)
-    consts_p4, consts_pid, consts_q = consts_p4[order], consts_pid[order], consts_q[order]
+    # constituents as flat numpy gathers (one index array for every column), not awkward
+    # jagged indexing of each column: jet j's constituents are event jev[j]'s particles cidx
+    flat_idx = ak.flatten(cidx, axis=1)  # (jets, var) indices within the event
+    nc = ak.to_numpy(ak.num(flat_idx)) if len(jev) else np.zeros(0, np.int64)
+    starts = np.cumsum(new_counts) - new_counts
+    glob = ak.to_numpy(ak.flatten(flat_idx)).astype(np.int64) + np.repeat(starts[jev], nc) if len(jev) \
+        else np.zeros(0, np.int64)
+    jet_of = np.repeat(np.arange(len(jev)), nc)
+    # order constituents by decreasing pT, as JetClass does: a stable sort within each jet, ties
+    # in input order (what ak.argsort(ascending=False) gives); pT with vector's expression
+    cpt = np.sqrt(px[glob] ** 2 + py[glob] ** 2)
+    glob = glob[np.lexsort((-cpt, jet_of))]
     fj = ak.flatten(jets)
     keep_j = np.ones(len(labels), bool) if keep_unmatched else labels >= 0
-    sd = softdrop_mass(consts_p4[keep_j], cuts.r) if keep_j.any() else np.zeros(0, np.float32)
-    tau = nsubjettiness(consts_p4[keep_j], 4, cuts.r) if keep_j.any() else np.zeros((0, 4), np.float32)
-    c = consts_p4[keep_j]
+    sel = glob[keep_j[jet_of]]
+    nck = nc[keep_j]
+    c = ak.unflatten(ak.zip({"px": px[sel], "py": py[sel], "pz": pz[sel], "E": energy[sel]}, with_name="Momentum4D"),
+                     nck)
+    sd = softdrop_mass(c, cuts.r) if keep_j.any() else np.zeros(0, np.float32)
+    tau = nsubjettiness(c, 4, cuts.r) if keep_j.any() else np.zeros((0, 4), np.float32)
     fjk = fj[keep_j]
     return ak.zip({
         "event": jev[keep_j].astype(np.int64),
@@ -131,12 +138,12 @@ def _jets_of_batch(events, spec, label, rng, detector, cuts, keep_unmatched):
         "jet_mass": ak.to_numpy(fjk.mass).astype(np.float32),
         "jet_sdmass": sd,
         "jet_tau1": tau[:, 0], "jet_tau2": tau[:, 1], "jet_tau3": tau[:, 2], "jet_tau4": tau[:, 3],
-        "part_px": ak.values_astype(c.px, np.float32),
-        "part_py": ak.values_astype(c.py, np.float32),
-        "part_pz": ak.values_astype(c.pz, np.float32),
-        "part_energy": ak.values_astype(c.E, np.float32),
-        "part_pid": ak.values_astype(consts_pid[keep_j], np.int32),
-        "part_charge": ak.values_astype(consts_q[keep_j], np.float32),
+        "part_px": ak.unflatten(px[sel].astype(np.float32), nck),
+        "part_py": ak.unflatten(py[sel].astype(np.float32), nck),
+        "part_pz": ak.unflatten(pz[sel].astype(np.float32), nck),
+        "part_energy": ak.unflatten(energy[sel].astype(np.float32), nck),
+        "part_pid": ak.unflatten(pid[sel].astype(np.int32), nck),
+        "part_charge": ak.unflatten(charge[sel].astype(np.float32), nck),
     }, depth_limit=1)
 
 
