@@ -66,20 +66,24 @@ def generate_block(process: str, n_jets: int, seed: int, block: int, detector: b
 
 def _jets_of_batch(events, spec, label, rng, detector, cuts, keep_unmatched):
     prt = events.prt
-    aid = abs(prt.id)
-    final = prt[(prt.status > 0) & (aid != 12) & (aid != 14) & (aid != 16)]
-    counts = ak.num(final)
-    # kinematics on the flat numpy columns (vector's expressions, so bit-identical to
-    # Momentum4D .pt/.eta/.phi/.mass, without awkward's per-call dispatch overhead)
-    p = ak.flatten(final.p)
-    pt, eta, phi, mass = _pt_eta_phi_mass(*(ak.to_numpy(p[f]) for f in ("px", "py", "pz", "e")))
-    pid = ak.to_numpy(ak.flatten(final.id))
+    # visible final state selected on the flat numpy columns that are needed (masking the
+    # whole jagged record would copy all its fields); kinematics with vector's expressions,
+    # so bit-identical to Momentum4D .pt/.eta/.phi/.mass
+    n_all = ak.to_numpy(ak.num(prt.status))
+    status = ak.to_numpy(ak.flatten(prt.status))
+    ids = ak.to_numpy(ak.flatten(prt.id))
+    aid = np.abs(ids)
+    fin = (status > 0) & (aid != 12) & (aid != 14) & (aid != 16)
+    counts = np.bincount(np.repeat(np.arange(len(n_all)), n_all)[fin], minlength=len(n_all))
+    p = ak.flatten(prt.p)
+    pt, eta, phi, mass = _pt_eta_phi_mass(*(ak.to_numpy(p[f])[fin] for f in ("px", "py", "pz", "e")))
+    pid = ids[fin]
     charge = _charge(pid)
     if detector:
         pt, eta, phi, mass, keep = apply_detector(pt, eta, phi, mass, pid, charge, rng, DetectorConfig())
     else:
         keep = np.ones(len(pt), bool)
-    ev_idx = np.repeat(np.arange(len(counts)), ak.to_numpy(counts))[keep]
+    ev_idx = np.repeat(np.arange(len(counts)), counts)[keep]
     new_counts = np.bincount(ev_idx, minlength=len(counts))
     px, py, pz, energy = _px_py_pz_e(pt[keep], eta[keep], phi[keep], mass[keep])
     p4 = ak.unflatten(ak.zip({"px": px, "py": py, "pz": pz, "E": energy}, with_name="Momentum4D"), new_counts)

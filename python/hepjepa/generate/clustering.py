@@ -127,11 +127,12 @@ def hard_partons(event_prt, spec_resonance: int, n_leptons: int):
     d2s = ak.to_numpy(ak.flatten(event_prt.daughter2))
     p = ak.flatten(event_prt.p)
     x, y, z = (ak.to_numpy(p[f]) for f in ("px", "py", "pz"))
-    etas, phis = _eta_phi(x, y, z)
     hard = np.flatnonzero((np.abs(status) >= 21) & (np.abs(status) <= 29))
     hard_event = np.searchsorted(starts, hard, side="right") - 1
     per_event = np.split(hard, np.searchsorted(hard_event, np.arange(1, len(counts))))
-    out = []
+    # first the record is walked with indices only; eta/phi are then computed, vectorised,
+    # for just the rows used (hard process + decay chains), not for the whole event record
+    found = []
     for ev, rows in enumerate(per_event):
         s0 = int(starts[ev])
 
@@ -149,23 +150,28 @@ def hard_partons(event_prt, spec_resonance: int, n_leptons: int):
                 elif ac in (12, 14, 16):
                     continue
                 else:
-                    res.append((float(etas[s0 + c]), float(phis[s0 + c]), ac))
+                    res.append((s0 + c, ac))
             return res
 
         reso = []
         partons = []
         for r in rows.tolist():
-            j = r - s0
             st, pid = abs(int(status[r])), int(ids[r])
             if st == 23 and (abs(pid) <= 5 or pid == 21):
-                partons.append((float(etas[r]), float(phis[r]), abs(pid)))
+                partons.append((r, abs(pid)))
             if spec_resonance and abs(pid) == spec_resonance and st == 22:
-                prods = products(j)
-                nlep = sum(1 for q in prods if q[2] in (11, 13, 15))
+                prods = products(r - s0)
+                nlep = sum(1 for q in prods if q[1] in (11, 13, 15))
                 if nlep == n_leptons and prods:
-                    reso.append((float(etas[r]), float(phis[r]), [(q[0], q[1]) for q in prods]))
-        out.append((reso, partons))
-    return out
+                    reso.append((r, [q[0] for q in prods]))
+        found.append((reso, partons))
+    need = sorted({r for reso, partons in found for r0, kids in reso for r in (r0, *kids)}
+                  | {r for _, partons in found for r, _ in partons})
+    need_idx = np.array(need, np.int64)
+    etas, phis = _eta_phi(x[need_idx], y[need_idx], z[need_idx])
+    where = {r: (float(e), float(f)) for r, e, f in zip(need, etas, phis)}
+    return [([(*where[r0], [where[k] for k in kids]) for r0, kids in reso],
+             [(*where[r], pid) for r, pid in partons]) for reso, partons in found]
 
 
 def _eta_phi(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
