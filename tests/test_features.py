@@ -97,6 +97,17 @@ def test_knn_ties_broken_by_index():
     assert nb.tolist() == [[0, 1, 2]]
 
 
+def test_knn_many_ties_and_large_jets_match_reference():
+    """Quantised coordinates make many equal distances (bisection cannot split them)."""
+    rng = np.random.default_rng(17)
+    for n, k in ((200, 16), (40, 16), (16, 16), (5, 16), (300, 3)):
+        eta = np.round(rng.normal(0, 0.3, n), 1)
+        phi = np.round(rng.normal(0, 0.3, n), 1)
+        cen = np.array(sorted(rng.choice(n, min(n, 6), replace=False)))
+        nb = _kernels.knn(eta, phi, cen, k)
+        assert nb.tolist() == ref.knn(list(eta), list(phi), list(cen), k), (n, k)
+
+
 def test_pair_features_kernel_matches_reference_and_masks_padding():
     rng = np.random.default_rng(3)
     p4 = np.zeros((6, 4))
