@@ -214,6 +214,47 @@ def test_threads_bit_identical_to_serial_and_reference():
     check_against_reference(counts, seed=13, cfg=cfg)
 
 
+def test_default_is_one_thread_unless_numba_num_threads_set(monkeypatch):
+    import importlib
+
+    import numba
+
+    tokmod = importlib.import_module("hepjepa.features.tokenize")  # the module, not the function
+    calls = []
+    monkeypatch.setattr(tokmod._kernels, "tokenize_kernel_parallel", lambda *a: calls.append("par"))
+    monkeypatch.setattr(tokmod._kernels, "tokenize_kernel", lambda *a: calls.append("serial"))
+    px, py, pz, e, *_, off = make_jets([5, 6, 7], seed=2)
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    tokenize_flat(px, py, pz, e, off, CFG)
+    monkeypatch.setenv("NUMBA_NUM_THREADS", str(numba.config.NUMBA_NUM_THREADS))
+    tokenize_flat(px, py, pz, e, off, CFG)
+    assert calls == ["serial", "par" if numba.config.NUMBA_NUM_THREADS > 1 else "serial"]
+
+
+def test_concurrent_calls_from_threads_agree():
+    """Python threads calling with n_threads > 1 at once: serialised or serial, same output."""
+    import threading
+
+    import numba
+
+    px, py, pz, e, *_, off = make_jets(list(range(1, 80)), seed=23)
+    want = tokenize_flat(px, py, pz, e, off, CFG, n_threads=1)
+    nt = min(2, numba.config.NUMBA_NUM_THREADS)
+    bad = []
+
+    def work():
+        for _ in range(5):
+            got = tokenize_flat(px, py, pz, e, off, CFG, n_threads=nt)
+            bad.extend(n for n in MODEL_INPUTS if not np.array_equal(getattr(got, n), getattr(want, n)))
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert bad == []
+
+
 def test_bad_thread_count_raises():
     import numba
 

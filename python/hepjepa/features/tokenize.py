@@ -16,6 +16,8 @@ all constituents), and ``centers`` holds the centre's (deta, dphi) w.r.t. that a
 from __future__ import annotations
 
 import dataclasses
+import os
+import threading
 from typing import Sequence
 
 import numpy as np
@@ -28,6 +30,8 @@ __all__ = ["Tokens", "tokenize", "tokenize_flat", "FLAG_FIELDS", "MODEL_INPUTS"]
 FLAG_FIELDS: tuple[str, ...] = ("isChargedHadron", "isNeutralHadron", "isPhoton", "isElectron", "isMuon")
 MODEL_INPUTS: tuple[str, ...] = ("features", "particle_mask", "group_mask", "centers", "pair_features")
 _FIELDS = ("px", "py", "pz", "energy", "charge") + FLAG_FIELDS
+#: held while a parallel kernel runs: Numba's workqueue layer aborts on concurrent launches
+_PARALLEL = threading.Lock()
 
 
 @dataclasses.dataclass
@@ -133,8 +137,13 @@ def tokenize_flat(px, py, pz, energy, offsets, config: TokenizerConfig | None = 
         offsets: (N+1,) ints, jet j owns particles ``offsets[j]:offsets[j+1]``.
         config: tokeniser settings.
         charge, isChargedHadron, ...: optional (P,) arrays (None -> zeros).
-        n_threads: Numba threads over jets; ``None`` = ``numba.get_num_threads()``
-            (``NUMBA_NUM_THREADS``, default all cores). The output does not depend on it.
+        n_threads: Numba threads over jets (the output does not depend on it). ``None`` =
+            ``NUMBA_NUM_THREADS`` if that environment variable is set, else 1. Threads are
+            opt-in because a parallel launch has process-wide side effects: with Numba's
+            OpenMP layer a later ``fork()`` (DataLoader workers, fork-based process pools)
+            aborts the child; with the workqueue layer concurrent launches abort (calls from
+            several Python threads are serialised here: a call that finds another one running
+            in parallel runs on one thread).
     Returns:
         :class:`Tokens`.
     Raises:
@@ -146,7 +155,7 @@ def tokenize_flat(px, py, pz, energy, offsets, config: TokenizerConfig | None = 
     config = config or TokenizerConfig()
     max_threads = numba.config.NUMBA_NUM_THREADS
     if n_threads is None:
-        n_threads = numba.get_num_threads()
+        n_threads = max_threads if "NUMBA_NUM_THREADS" in os.environ else 1
     elif not (isinstance(n_threads, (int, np.integer)) and 1 <= n_threads <= max_threads):
         raise ValueError(f"n_threads={n_threads!r}; expected an int in 1..{max_threads} (NUMBA_NUM_THREADS)")
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)
@@ -188,17 +197,20 @@ def tokenize_flat(px, py, pz, energy, offsets, config: TokenizerConfig | None = 
     args = (arrs[0], arrs[1], arrs[2], arrs[3], charge, flags, offsets, n_groups, G, K, feat_idx, centre, scale,
             clip, config.eps, out.features, out.particle_mask, out.group_mask, out.centers, out.group_p4,
             out.pair_features)
-    if n_threads == 1 or N < 2:
+    if n_threads == 1 or N < 2 or not _PARALLEL.acquire(blocking=False):
         _kernels.tokenize_kernel(*args)
     else:
-        # a few chunks per thread so that chunks of larger jets do not leave threads idle
-        n_chunks = min(N, 4 * n_threads)
-        previous = numba.get_num_threads()
-        numba.set_num_threads(n_threads)
         try:
-            _kernels.tokenize_kernel_parallel(*args, n_chunks)
+            # a few chunks per thread so that chunks of larger jets do not leave threads idle
+            n_chunks = min(N, 4 * n_threads)
+            previous = numba.get_num_threads()
+            numba.set_num_threads(n_threads)
+            try:
+                _kernels.tokenize_kernel_parallel(*args, n_chunks)
+            finally:
+                numba.set_num_threads(previous)
         finally:
-            numba.set_num_threads(previous)
+            _PARALLEL.release()
     return out
 
 
