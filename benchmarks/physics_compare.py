@@ -1,0 +1,524 @@
+"""Physics comparison (issue 6): JEPA (fine-tuned, frozen), our architecture from scratch, and the
+peers ParT and ParticleNet from weaver-core, trained supervised on the same jets with the same budget.
+
+Data: the shared set of ``benchmarks/make_bench_data.sh`` (data/bench, JetClass ROOT layout, its
+generator commands in data/bench/commands.txt, copied into the JSON). Tasks:
+
+* ``top``: Tbqq vs QCD (train_{qcd,tbqq}, 3000 jets);
+* ``qg``:  quark vs gluon on the QCD files, label = ``aux_qcd_is_quark`` (1 quark, 0 gluon; -1 dropped);
+* ``ten``: the ten JetClass-like classes.
+
+Conventions shared with benchmarks/fewshot.py (issue 4): label fractions of the task's training jets,
+stratified, chosen by ``hepjepa.downstream.splits.stratified_fraction`` with the run seed; seeds 0, 1, 2;
+validation = val files (early stopping on the val loss, best weights kept), test = test files; the same
+(batch size, max epochs, patience) for every model at a fraction (fewshot.BUDGET). JEPA modes use the
+backbone pretrained by fewshot.py (data/bench_runs/backbone/checkpoint.pt) and its fine-tuning
+hyper-parameters (fewshot.FT). When benchmarks/results/fewshot.json exists with the same conventions
+and the same backbone, its top-vs-QCD JEPA rows are reused instead of re-running them.
+
+Peers: weaver-core's real ``ParticleTransformer`` / ``ParticleNet`` classes at CPU-sized widths
+(``_peers.PEER_CONFIGS``, the same for every task), trained with the same loop (AdamW, warm-up + cosine,
+clip 1, early stopping). Inputs from ``_peers.peer_inputs`` (features from hepjepa.features).
+
+Writes benchmarks/results/physics_compare[_quick].json (every run, mean ± std over seeds per task x
+model x fraction, versions, machine, load average), physics_compare[_quick]_roc.png (top vs QCD, 100 %
+labels, seed 0, all models) and physics_compare[_quick]_fewshot.png (top vs QCD accuracy/AUC vs
+fraction, error bars = std over seeds), and exports the trained ParT (top vs QCD, 100 %, seed 0) to
+data/bench_runs/part_top/model.onnx + preprocess.json. Runs are cached (one JSON per run under the work
+folder), so an interrupted run continues, and ``--report-only`` rebuilds the outputs from the cache.
+
+    python benchmarks/physics_compare.py --quick     # a few minutes on 2 CPU cores
+    python benchmarks/physics_compare.py             # the full grid (see SETTINGS["full"])
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _peers  # noqa: E402
+import fewshot  # noqa: E402
+from _common import ROOT, machine, write_json  # noqa: E402
+
+CLASSES = fewshot.CLASSES
+PEERS = ("part", "particlenet")
+JEPA_MODES = ("finetune", "frozen", "scratch")
+MODELS = PEERS + JEPA_MODES
+LABELS = {"part": "ParT (weaver, reduced)", "particlenet": "ParticleNet-Lite (weaver)", "finetune": "JEPA fine-tuned",
+          "frozen": "JEPA frozen", "scratch": "our arch. from scratch"}
+TASKS = {
+    "top": {"title": "top (Tbqq) vs QCD", "files": ("qcd", "tbqq"), "classes": ["label_QCD", "label_Tbqq"]},
+    "qg": {"title": "quark vs gluon (QCD files, aux_qcd_is_quark)", "files": ("qcd",), "classes": ["gluon", "quark"]},
+    "ten": {"title": "ten-class JetClass-like", "files": CLASSES, "classes": None},
+}
+#: Why the grid is smaller than "every fraction for every task": the whole full run must fit about
+#: an hour of CPU on a 2-core machine shared with five other jobs (see the JSON's "budget_note").
+SETTINGS = {
+    "quick": {"fractions": {"top": [0.01, 1.0], "qg": [1.0], "ten": [0.05]}, "seeds": [0], "budget": {0.01: (16, 15, 6), 0.05: (32, 4, 3), 1.0: (64, 3, 3)},
+              "max_train_per_file": 150, "max_eval_per_file": 60},
+    "full": {"fractions": {"top": list(fewshot.FRACTIONS), "qg": [0.01, 1.0], "ten": [0.01, 0.05]}, "seeds": list(fewshot.SEEDS), "budget": fewshot.BUDGET,
+             "max_train_per_file": None, "max_eval_per_file": None, "max_val_per_file_ten": 50},
+}
+
+
+def load_task(task: str, tok_cfg, s: dict) -> dict:
+    """Read the task's jets once; return per split (tokens, peer inputs, local labels).
+
+    Raises:
+        ValueError: a split holds a single class (the metrics need two).
+    """
+    import awkward as ak
+
+    from hepjepa.data import read_jets
+    from hepjepa.features import tokenize
+    from hepjepa.features.tokenize import Tokens
+    from hepjepa.labels import JETCLASS_LABELS
+
+    spec = TASKS[task]
+    out = {}
+    for split in ("train", "val", "test"):
+        cap = s["max_train_per_file"] if split == "train" else s["max_eval_per_file"]
+        if task == "ten" and split == "val" and s.get("max_val_per_file_ten"):
+            cap = s["max_val_per_file_ten"]
+        toks, peer, labs = [], [], []
+        for f in fewshot.bench_files(split, spec["files"]):
+            jets = read_jets(f, max_jets=cap)
+            if task == "qg":
+                if "aux_qcd_is_quark" not in jets.fields:
+                    raise ValueError(f"{f} has no aux_qcd_is_quark branch; expected our generator's JetClass files")
+                y = ak.to_numpy(jets["aux_qcd_is_quark"]).astype(np.int64)
+                keep = y >= 0
+                jets, y = jets[keep], y[keep]
+            else:
+                y = np.asarray(jets["label"], np.int64)
+                if task == "top":
+                    y = (y == JETCLASS_LABELS.index("label_Tbqq")).astype(np.int64)
+            toks.append(tokenize(jets, tok_cfg))
+            peer.append(_peers.peer_inputs(jets))
+            labs.append(y)
+        y = np.concatenate(labs)
+        if len(np.unique(y)) < 2:
+            raise ValueError(f"task {task} split {split}: labels {np.unique(y)}; expected at least two classes")
+        out[split] = (Tokens.concat(toks, pad_to_groups=tok_cfg.max_groups), {k: np.concatenate([p[k] for p in peer]) for k in _peers.PEER_INPUTS}, y)
+    return out
+
+
+def metrics(p: np.ndarray, y: np.ndarray, task: str) -> dict:
+    """accuracy, AUC, 1/eB at eS = 50 % and 30 %. Binary: class 1 vs class 0. Ten-class: macro
+    one-vs-rest AUC; rejections of Tbqq vs QCD (discriminant s_T / (s_T + s_QCD)), and per class vs QCD."""
+    from hepjepa.downstream.metrics import accuracy, background_rejection, one_vs_rest_auc
+    from hepjepa.labels import JETCLASS_LABELS
+
+    auc = one_vs_rest_auc(p, y)
+    if task != "ten":
+        return {"accuracy": accuracy(p, y), "auc": auc[1], "rej50": background_rejection(p, y, 1, 0, 0.5), "rej30": background_rejection(p, y, 1, 0, 0.3)}
+    t = JETCLASS_LABELS.index("label_Tbqq")
+    return {"accuracy": accuracy(p, y), "auc": float(np.mean(list(auc.values()))), "rej50": background_rejection(p, y, t, 0, 0.5),
+            "rej30": background_rejection(p, y, t, 0, 0.3),
+            "rej50_vs_qcd": {JETCLASS_LABELS[c]: background_rejection(p, y, c, 0, 0.5) for c in range(1, p.shape[1])}}
+
+
+def run_one(task: str, model: str, frac: float, seed: int, budget: tuple[int, int, int], data: dict, blob: dict, save: Path | None = None) -> tuple[dict, np.ndarray]:
+    """Train one model on one (task, fraction, seed) and score the test set.
+
+    Returns:
+        (row, test scores (N, C)).
+    """
+    import torch
+
+    from hepjepa.downstream.splits import stratified_fraction
+    from hepjepa.labels import JETCLASS_LABELS
+
+    torch.set_num_threads(1)
+    (tr_t, tr_p, ytr), (va_t, va_p, yva), (te_t, te_p, yte) = data["train"], data["val"], data["test"]
+    classes = TASKS[task]["classes"] or list(JETCLASS_LABELS)
+    sel = stratified_fraction(ytr, frac, seed=seed)
+    bs, epochs, patience = budget
+    t0 = time.process_time()
+    if model in PEERS:
+        net = _peers.build_peer(model, len(classes), seed=seed)
+        hist = _peers.train_peer(net, {k: v[sel] for k, v in tr_p.items()}, ytr[sel], va_p, yva, epochs, bs, patience, seed, lr=fewshot.FT["lr"],
+                                 weight_decay=fewshot.FT["weight_decay"])
+        p = _peers.predict_peer(net, te_p)
+        n_params = sum(q.numel() for q in net.parameters())
+        if save is not None:
+            from hepjepa._io import atomic_path
+
+            save.mkdir(parents=True, exist_ok=True)
+            with atomic_path(save / "model.pt") as tmp:
+                torch.save({"kind": model, "config": net.config, "n_classes": len(classes), "classes": classes, "state": net.state_dict()}, tmp)
+    else:
+        from hepjepa.downstream.finetune import FinetuneConfig, finetune, predict
+        from hepjepa.downstream.tagger import build_tagger
+
+        ft = fewshot.FT
+        cfg = FinetuneConfig(mode=model, head=ft["head"], label_fraction=frac, epochs=epochs, batch_size=bs, lr=ft["lr"], patience=patience, seed=seed,
+                             backbone_lr_scale=ft["backbone_lr_scale"], layer_decay=ft["layer_decay"], weight_decay=ft["weight_decay"])
+        net = build_tagger(blob["backbone_config"], {"kind": ft["head"]}, classes, blob["tokenizer"], mode=model,
+                           backbone_state=None if model == "scratch" else blob["state"], seed=seed)
+        hist = finetune(net, tr_t[sel], ytr[sel], va_t, yva, cfg, progress=False)
+        p = predict(net, te_t)
+        n_params = sum(q.numel() for q in net.parameters())
+    cpu = time.process_time() - t0
+    row = {"task": task, "model": model, "fraction": frac, "seed": seed, "n_train": int(len(sel)), **metrics(p, yte, task),
+           "best_epoch": hist["best_epoch"], "epochs_run": len(hist["val_loss"]), "best_val_loss": hist["best_val_loss"], "n_params": int(n_params), "cpu_s": cpu}
+    return row, p
+
+
+# ---------------------------------------------------------------- grid over (task, model, fraction, seed)
+
+_G: tuple = ()
+
+
+def _key(task: str, model: str, frac: float, seed: int) -> str:
+    return f"{task}_{model}_f{frac:g}_s{seed}"
+
+
+def _job(j: tuple) -> dict:
+    import torch
+
+    from hepjepa._io import atomic_path
+
+    torch.set_num_threads(1)
+    datas, ck, s, work, part_dir = _G
+    task, model, frac, seed = j
+    blob = None if model in PEERS else _backbone(ck)
+    save = part_dir if j == ("top", "part", 1.0, 0) else None
+    row, p = run_one(task, model, frac, seed, s["budget"][frac], datas[task], blob, save=save)
+    if task == "top" and seed == 0:
+        # test scores of seed 0 for the ROC figure (labels stored with them)
+        with atomic_path(work / "scores" / f"{_key(*j)}.npz") as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, scores=p, labels=datas[task]["test"][2])
+    with atomic_path(work / "runs" / f"{_key(*j)}.json") as tmp:
+        Path(tmp).write_text(json.dumps(row, indent=1))
+    return row
+
+
+_BLOB: dict = {}
+
+
+def _backbone(ck: Path, poll_s: float = 30.0, max_wait_s: float = 3600.0) -> dict:
+    """The JEPA backbone (config, weights, tokenizer) once its pretraining has finished.
+
+    fewshot.py may still be pretraining it when this grid starts; the peers run meanwhile, and
+    a JEPA job waits here (polling) rather than fine-tuning a half-trained backbone.
+    """
+    import torch
+
+    if "blob" not in _BLOB:
+        t0 = time.time()
+        while True:
+            ckpt = torch.load(ck, map_location="cpu", weights_only=False)
+            if ckpt["step"] >= ckpt["config"]["optim"]["total_steps"]:
+                break
+            if time.time() - t0 > max_wait_s:
+                raise TimeoutError(f"{ck} is at step {ckpt['step']} of {ckpt['config']['optim']['total_steps']} after {max_wait_s:.0f} s of waiting")
+            print(f"waiting for {ck}: step {ckpt['step']}/{ckpt['config']['optim']['total_steps']}", flush=True)
+            time.sleep(poll_s)
+        _BLOB["blob"] = fewshot.backbone_blob(ck)
+        _BLOB["step"] = int(ckpt["step"])
+    return _BLOB["blob"]
+
+
+def job_list(s: dict, skip_top_jepa: bool) -> list[tuple]:
+    """All runs, most informative first, so an interrupted grid still answers the main questions:
+    top vs QCD at 100 % and 1 % labels, q/g, ten-class at its first fraction, the other top
+    fractions, the other ten-class fractions."""
+    jobs = []
+    fr = s["fractions"]
+    top_models = PEERS if skip_top_jepa else MODELS
+
+    def block(task: str, fracs, models) -> list[tuple]:
+        # peers first within a block: they need no backbone, which fewshot.py may still be pretraining
+        return [(task, m, f, sd) for f in fracs if f in fr[task] for sd in s["seeds"] for m in sorted(models, key=lambda m: m not in PEERS)]
+
+    jobs += block("top", (1.0, 0.01), top_models)
+    jobs += block("qg", fr["qg"], MODELS)
+    jobs += block("ten", fr["ten"][:1], MODELS)
+    jobs += block("top", [f for f in fr["top"] if f not in (1.0, 0.01)], top_models)
+    jobs += block("ten", fr["ten"][1:], MODELS)
+    return jobs
+
+
+def run_grid(jobs: list[tuple], datas: dict, ck: Path, s: dict, work: Path, part_dir: Path, workers: int) -> None:
+    """Run every job not yet cached under ``work/runs`` with ``workers`` processes (1 thread each);
+    the top-vs-QCD ParT of seed 0 at 100 % is saved to ``part_dir/model.pt`` for the ONNX export."""
+    (work / "runs").mkdir(parents=True, exist_ok=True)
+    (work / "scores").mkdir(parents=True, exist_ok=True)
+    todo = [j for j in jobs if not (work / "runs" / f"{_key(*j)}.json").is_file()]
+    print(f"{len(jobs)} runs, {len(todo)} to do", flush=True)
+    global _G
+    _G = (datas, ck, s, work, part_dir)
+    if workers > 1 and len(todo) > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(workers) as pool:
+            for r in pool.imap(_job, todo):
+                print(_fmt(r), flush=True)
+    else:
+        for j in todo:
+            print(_fmt(_job(j)), flush=True)
+
+
+def _fmt(r: dict) -> str:
+    return (f"{r['task']:>3} {r['model']:>11} f={r['fraction']:<6g} seed={r['seed']} n={r['n_train']:<5} acc={r['accuracy']:.4f} auc={r['auc']:.4f} "
+            f"1/eB@0.5={r['rej50']:.1f} epochs={r['epochs_run']} cpu={r['cpu_s']:.0f}s")
+
+
+# ---------------------------------------------------------------- JEPA top rows of fewshot.json
+
+def reusable_fewshot(s: dict, ck: Path, name: str) -> dict | None:
+    """benchmarks/results/fewshot[_quick].json if its conventions match ours (fractions, seeds, budget,
+    data files, fine-tuning hyper-parameters, backbone checkpoint), else None."""
+    path = ROOT / "benchmarks" / "results" / f"fewshot{'_quick' if name == 'quick' else ''}.json"
+    if not path.is_file():
+        return None
+    fs = json.loads(path.read_text())
+    want_budget = {str(f): dict(zip(("batch_size", "max_epochs", "patience"), s["budget"][f])) for f in s["fractions"]["top"]}
+    ok = (fs.get("fractions") == s["fractions"]["top"] and fs.get("seeds") == s["seeds"] and fs.get("budget_per_fraction") == want_budget
+          and fs.get("finetune_hparams") == fewshot.FT and fs.get("pretraining", {}).get("checkpoint") == _rel(ck)
+          and fs.get("n_jets", {}).get("train") == 3000)
+    return fs if ok else None
+
+
+def _rel(p: Path) -> str:
+    p = Path(p).resolve()
+    return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)
+
+
+# ---------------------------------------------------------------- report
+
+def collect(jobs: list[tuple], work: Path, fs: dict | None) -> tuple[list[dict], list[tuple]]:
+    """Cached rows of ``jobs`` (+ fewshot.json's top JEPA rows when given); also the missing jobs."""
+    rows, missing = [], []
+    for j in jobs:
+        f = work / "runs" / f"{_key(*j)}.json"
+        if f.is_file():
+            rows.append({**json.loads(f.read_text()), "source": "physics_compare"})
+        else:
+            missing.append(j)
+    if fs is not None:
+        rows += [{"task": "top", "model": r["mode"], **{k: v for k, v in r.items() if k != "mode"}, "source": "fewshot.json"} for r in fs["runs"]]
+    return rows, missing
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small functional run (minutes on 2 cores)")
+    ap.add_argument("--backbone", default=None, help="JEPA pretraining checkpoint (default data/bench_runs/backbone/checkpoint.pt)")
+    ap.add_argument("--work", default=None, help="working folder (default data/bench_runs/physics[_quick])")
+    ap.add_argument("--workers", type=int, default=2, help="training processes (1 torch thread each)")
+    ap.add_argument("--report-only", action="store_true", help="no training: write JSON/plots/ONNX from the cached runs")
+    ap.add_argument("--run-top-jepa", action="store_true", help="run the top-vs-QCD JEPA modes even when fewshot.json could be reused")
+    a = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(1)
+    _peers.require_weaver()
+    name = "quick" if a.quick else "full"
+    s = SETTINGS[name]
+    work = Path(a.work) if a.work else ROOT / "data" / "bench_runs" / f"physics{'_quick' if a.quick else ''}"
+    work.mkdir(parents=True, exist_ok=True)
+    ck = Path(a.backbone) if a.backbone else ROOT / "data" / "bench_runs" / "backbone" / "checkpoint.pt"
+    if not ck.is_file():
+        raise FileNotFoundError(f"JEPA backbone {ck} not found; run benchmarks/fewshot.py (it pretrains it) or pass --backbone")
+    t0 = time.time()
+    fs = None if a.run_top_jepa else reusable_fewshot(s, ck, name)
+    jobs = job_list(s, skip_top_jepa=fs is not None)
+    from hepjepa.features import TokenizerConfig
+
+    from hepjepa.model.checkpoint import load_checkpoint
+
+    tok_cfg = TokenizerConfig.from_dict(load_checkpoint(ck)["config"]["data"]["tokenizer"])
+    n_jets = {}
+    if not a.report_only:
+        datas = {t: load_task(t, tok_cfg, s) for t in TASKS}
+        n_jets = {t: {k: int(len(v[2])) for k, v in d.items()} for t, d in datas.items()}
+        (work / "n_jets.json").write_text(json.dumps(n_jets))
+        run_grid(jobs, datas, ck, s, work, _part_dir(work, name), a.workers)
+    elif (work / "n_jets.json").is_file():
+        n_jets = json.loads((work / "n_jets.json").read_text())
+    fs = fs or (None if a.run_top_jepa else reusable_fewshot(s, ck, name))
+    if fs is not None:
+        jobs = [j for j in jobs if not (j[0] == "top" and j[1] in JEPA_MODES)]
+    rows, missing = collect(jobs, work, fs)
+    summary = fewshot.summarise(rows, ("task", "model", "fraction"))
+    try:
+        onnx_info = _export_part(work, name)
+    except Exception as e:  # recorded in the JSON and re-raised after the results are written
+        onnx_info, export_error = {"error": f"{type(e).__name__}: {e}"}, e
+    else:
+        export_error = None
+    goals = _goals(summary)
+    out = {
+        "mode": name, "tasks": {t: v["title"] for t, v in TASKS.items()}, "models": LABELS,
+        "fractions": s["fractions"], "seeds": s["seeds"],
+        "budget_per_fraction": {str(f): dict(zip(("batch_size", "max_epochs", "patience"), b)) for f, b in s["budget"].items()},
+        "budget_note": ("top vs QCD runs every shared fraction; q/g and ten-class use fewer fractions, and the ten-class validation set is "
+                        "capped at 50 jets per class, so that the whole grid fits about an hour of CPU on a 2-core machine shared with "
+                        "five other engineers' jobs. Same (batch size, max epochs, patience) for every model at a fraction."),
+        "peer_models": {k: {"reduced": {kk: list(vv) if isinstance(vv, tuple) else vv for kk, vv in v.items()},
+                            "published": {kk: list(vv) if isinstance(vv, tuple) else vv for kk, vv in _peers.PUBLISHED_CONFIGS[k].items()}}
+                        for k, v in _peers.PEER_CONFIGS.items()},
+        "peer_inputs": {"names": list(_peers.PEER_INPUTS), "pf_features": list(_peers.PF_FEATURES), "max_particles": 128,
+                        "note": "ParT's 17 particle features minus d0, d0err, dz, dzerr: the generator has no tracking/impact parameters"},
+        "peer_training": {"optimizer": "AdamW", "lr": fewshot.FT["lr"], "weight_decay": fewshot.FT["weight_decay"], "schedule": "5% linear warm-up + cosine",
+                          "grad_clip": 1.0, "early_stopping": "val loss, best weights kept"},
+        "jepa": {"finetune_hparams": fewshot.FT, "backbone": _rel(ck), "top_jepa_rows_from": "benchmarks/results/fewshot.json" if fs else "this script"},
+        "data": {"folder": "data/bench", "generator_commands": (ROOT / "data" / "bench" / "commands.txt").read_text().splitlines()},
+        "n_jets": n_jets, "commands": [shlex.join([sys.executable, *sys.argv])],
+        "summary": summary, "goals": goals, "onnx_part_top": onnx_info,
+        "missing_runs": [_key(*j) for j in missing], "runs": rows,
+        "total_cpu_s": float(sum(r["cpu_s"] for r in rows)), "wall_s_this_invocation": time.time() - t0,
+        "machine": {**machine(), "loadavg": os.getloadavg(), "torch": torch.__version__, "weaver_core": _version("weaver-core"),
+                    "note": "no GPU; 2-core machine shared with other engineers' jobs; every run used 1 torch thread"},
+    }
+    path = write_json(f"physics_compare{'_quick' if a.quick else ''}", out)
+    _plot_roc(work, path.with_name(path.stem + "_roc.png"))
+    _plot_fewshot(summary, path.with_name(path.stem + "_fewshot.png"))
+    _table(summary)
+    print(json.dumps(goals, indent=1))
+    print(f"wrote {path} ({len(missing)} runs missing)")
+    if export_error is not None:
+        raise RuntimeError("ONNX export of the top-vs-QCD ParT failed (results above were written)") from export_error
+    return 0
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import version
+
+    return version(dist)
+
+
+def _goals(summary: list[dict]) -> dict:
+    """Issue-6 goals: fine-tuned JEPA AUC >= ParT AUC on top vs QCD (100 %), and fine-tuned minus
+    scratch accuracy >= 4 points at label fractions <= 1 %."""
+    by = {(r["task"], r["model"], r["fraction"]): r for r in summary}
+    out = {}
+    ft, pt = by.get(("top", "finetune", 1.0)), by.get(("top", "part", 1.0))
+    if ft and pt:
+        out["top_auc_finetune_vs_part_100pct"] = {"finetune": ft["auc_mean"], "part": pt["auc_mean"], "met": ft["auc_mean"] >= pt["auc_mean"]}
+    for (task, model, f), r in by.items():
+        if task == "top" and model == "finetune" and f <= 0.01 and ("top", "scratch", f) in by:
+            d = r["accuracy_mean"] - by[("top", "scratch", f)]["accuracy_mean"]
+            out[f"top_finetune_minus_scratch_accuracy_f{f:g}"] = {"delta": d, "met": d >= 0.04}
+    return out
+
+
+def _part_dir(work: Path, name: str) -> Path:
+    """data/bench_runs/part_top for the full run (the speed benchmarks read it), else under ``work``."""
+    return ROOT / "data" / "bench_runs" / "part_top" if name == "full" else work / "part_top"
+
+
+def _export_part(work: Path, name: str) -> dict | None:
+    """ONNX export of the saved top-vs-QCD ParT (seed 0, 100 %) with a preprocess.json."""
+    import torch
+
+    from hepjepa._io import atomic_path
+
+    d = _part_dir(work, name)
+    if not (d / "model.pt").is_file():
+        return None
+    blob = torch.load(d / "model.pt", map_location="cpu", weights_only=False)
+    model = _peers.build_peer(blob["kind"], blob["n_classes"], config=blob["config"])
+    model.load_state_dict(blob["state"])
+    from hepjepa.data import read_jets
+
+    sample = _peers.peer_inputs(read_jets(fewshot.bench_files("test", ("tbqq",))[0], max_jets=64))
+    info = _peers.export_peer_onnx(model, d / "model.onnx", blob["n_classes"], sample)
+    pre = {"input_names": list(_peers.PEER_INPUTS), "input_shapes": [[-1, 2, -1], [-1, len(_peers.PF_FEATURES), -1], [-1, 4, -1], [-1, 1, -1]],
+           "output_names": ["scores"], "output_shapes": {"scores": [-1, blob["n_classes"]]}, "flav_names": ["probQCD", "probTbqq"],
+           "class_labels": blob["classes"], "pf_features": list(_peers.PF_FEATURES), "max_particles": 128, "model": blob["kind"],
+           "model_config": {k: list(v) if isinstance(v, tuple) else v for k, v in blob["config"].items()}, "opset": 18,
+           "note": "particles pT-ordered, masks 1 = real; inputs from benchmarks/_peers.py peer_inputs()"}
+    with atomic_path(d / "preprocess.json") as tmp:
+        Path(tmp).write_text(json.dumps(pre, indent=2))
+    return {"path": _rel(d / "model.onnx"), **info}
+
+
+def _table(summary: list[dict]) -> None:
+    for task in TASKS:
+        fr = sorted({r["fraction"] for r in summary if r["task"] == task})
+        if not fr:
+            continue
+        print(f"\n{TASKS[task]['title']}: accuracy ± std (AUC ± std)")
+        print("| model | " + " | ".join(f"{f:g}" for f in fr) + " |")
+        for m in MODELS:
+            cells = {r["fraction"]: r for r in summary if r["task"] == task and r["model"] == m}
+            if cells:
+                print(f"| {m} | " + " | ".join(f"{c['accuracy_mean']:.3f}±{c['accuracy_std']:.3f} ({c['auc_mean']:.3f}±{c['auc_std']:.3f})" if (c := cells.get(f)) else "-"
+                                              for f in fr) + " |")
+
+
+def _plot_roc(work: Path, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hepjepa._io import atomic_path
+
+    fig, ax = plt.subplots(figsize=(6, 5))
+    drawn = 0
+    for m in MODELS:
+        f = work / "scores" / f"{_key('top', m, 1.0, 0)}.npz"
+        if not f.is_file():
+            continue
+        z = np.load(f)
+        p, y = z["scores"], z["labels"]
+        disc = p[:, 1] / (p[:, 0] + p[:, 1] + 1e-12)
+        thr = np.sort(np.unique(disc))[::-1]
+        es = np.array([(disc[y == 1] >= t).mean() for t in thr])
+        eb = np.array([(disc[y == 0] >= t).mean() for t in thr])
+        ok = eb > 0
+        ax.plot(es[ok], 1.0 / eb[ok], label=LABELS[m])
+        drawn += 1
+    ax.set_yscale("log")
+    ax.set_xlabel("signal efficiency (Tbqq)")
+    ax.set_ylabel("background rejection 1/eB (QCD)")
+    ax.set_title("top vs QCD, 100% labels, seed 0")
+    ax.grid(alpha=0.3)
+    if drawn:
+        ax.legend()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _plot_fewshot(summary: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hepjepa._io import atomic_path
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    for m in MODELS:
+        r = sorted((x for x in summary if x["task"] == "top" and x["model"] == m), key=lambda x: x["fraction"])
+        if not r:
+            continue
+        for ax, k in zip(axes, ("accuracy", "auc")):
+            ax.errorbar([x["fraction"] for x in r], [x[f"{k}_mean"] for x in r], yerr=[x[f"{k}_std"] for x in r], label=LABELS[m], marker="o", capsize=3)
+    for ax, k in zip(axes, ("test accuracy", "test AUC")):
+        ax.set_xscale("log")
+        ax.set_xlabel("label fraction of the 3000 top/QCD training jets")
+        ax.set_ylabel(k)
+        ax.grid(alpha=0.3)
+        ax.legend(title="top vs QCD, mean ± std over seeds")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
