@@ -377,6 +377,8 @@ def main() -> int:
         "data": {"folder": "data/bench", "generator_commands": (ROOT / "data" / "bench" / "commands.txt").read_text().splitlines()},
         "n_jets": n_jets, "commands": [shlex.join([sys.executable, *sys.argv])],
         "summary": summary, "goals": goals, "onnx_part_top": onnx_info,
+        "status": "complete" if not missing else (f"partial: {len(jobs) - len(missing)} of {len(jobs)} runs done; the grid (ordered most "
+                                                  "informative first) was stopped at the deadline, missing_runs lists the rest"),
         "missing_runs": [_key(*j) for j in missing], "runs": rows,
         "total_cpu_s": float(sum(r["cpu_s"] for r in rows)), "wall_s_this_invocation": time.time() - t0,
         "machine": {**machine(), "loadavg": os.getloadavg(), "torch": torch.__version__, "weaver_core": _version("weaver-core"),
@@ -435,7 +437,9 @@ def _export_part(work: Path, name: str) -> dict | None:
 
     sample = _peers.peer_inputs(read_jets(fewshot.bench_files("test", ("tbqq",))[0], max_jets=64))
     info = _peers.export_peer_onnx(model, d / "model.onnx", blob["n_classes"], sample)
-    pre = {"input_names": list(_peers.PEER_INPUTS), "input_shapes": [[-1, 2, -1], [-1, len(_peers.PF_FEATURES), -1], [-1, 4, -1], [-1, 1, -1]],
+    dims = {"pf_points": 2, "pf_features": len(_peers.PF_FEATURES), "pf_vectors": 4, "pf_mask": 1}
+    # the graph's own inputs (ParT does not read pf_points, so the exporter drops it)
+    pre = {"input_names": info["input_names"], "input_shapes": [[-1, dims[k], -1] for k in info["input_names"]],
            "output_names": ["scores"], "output_shapes": {"scores": [-1, blob["n_classes"]]}, "flav_names": ["probQCD", "probTbqq"],
            "class_labels": blob["classes"], "pf_features": list(_peers.PF_FEATURES), "max_particles": 128, "model": blob["kind"],
            "model_config": {k: list(v) if isinstance(v, tuple) else v for k, v in blob["config"].items()}, "opset": 18,
