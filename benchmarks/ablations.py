@@ -45,7 +45,7 @@ VARIANTS: dict[str, list[str]] = {
 }
 SETTINGS = {
     "quick": {"steps": 60, "seeds": [0, 1], "fractions": [0.01, 1.0], "budget": QUICK_BUDGET, "max_jets": 600, "max_eval_jets": 200},
-    "full": {"steps": 1000, "seeds": [0, 1, 2], "fractions": [0.01, 1.0], "budget": BUDGET, "max_jets": None, "max_eval_jets": None},
+    "full": {"steps": 500, "seeds": [0, 1, 2], "fractions": [0.01, 1.0], "budget": BUDGET, "max_jets": None, "max_eval_jets": None},
 }
 
 
@@ -101,19 +101,21 @@ def main() -> int:
             data = load_data(TokenizerConfig.from_dict(blob["tokenizer"]), s["max_jets"], s["max_eval_jets"])
             log.append(f"{shlex.join([PY, *sys.argv])}  # in-process probes and fine-tunes below")
         cache = work / variant / "eval.json"
-        if cache.is_file():
-            vrows = json.loads(cache.read_text())
-        else:
+        vrows = json.loads(cache.read_text()) if cache.is_file() else []
+        if not any(r["eval"] == "linear_probe" for r in vrows):
             vrows = probe_rows(blob, data, variant, "pretrained", s["fractions"], s["seeds"])
             if variant == "baseline":
                 vrows += probe_rows(blob, data, "random_init", "random", s["fractions"], s["seeds"])
+        # cached fine-tunes count only if they ran with the current FT hyper-parameters
+        vrows = [r for r in vrows if r["eval"] != "finetune" or r.get("ft_hparams") == FT]
+        if not any(r["eval"] == "finetune" for r in vrows):
             for seed in s["seeds"]:
                 f = min(s["fractions"])
                 r = run_one(blob, "finetune", f, seed, s["budget"][f], data)
-                vrows.append({"variant": variant, "init": "pretrained", "eval": "finetune", "fraction": f, "seed": seed,
+                vrows.append({"variant": variant, "init": "pretrained", "eval": "finetune", "fraction": f, "seed": seed, "ft_hparams": FT,
                               "test_accuracy": r["accuracy"], "test_auc": r["auc"], "val_accuracy": r["val_accuracy"], "cpu_s": r["cpu_s"]})
-            with atomic_path(cache) as tmp:
-                Path(tmp).write_text(json.dumps(vrows, indent=1))
+        with atomic_path(cache) as tmp:
+            Path(tmp).write_text(json.dumps(vrows, indent=1))
         rows += vrows
         for r in summarise(vrows, ("variant", "eval", "fraction"), ("val_accuracy", "test_accuracy", "test_auc")):
             print(json.dumps(r), flush=True)
