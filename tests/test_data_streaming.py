@@ -66,3 +66,33 @@ def test_shuffle_resume_continues_exactly(qg_files, stop_after):
     assert _ids(head) + _ids(tail) == full
     with pytest.raises(ValueError, match="different seed"):
         ShuffleBuffer(8, seed=6).load_state_dict(state)
+
+
+def test_entry_start_npz_first_file_only(qg_files):
+    chunks = list(iter_jets(qg_files, step_size=5, entry_start=20))
+    assert _ids(chunks) == [120, 121, 122] + list(range(200, 211))
+    # past the end of the first file: it is skipped
+    assert _ids(iter_jets(qg_files, step_size=5, entry_start=23)) == list(range(200, 211))
+    with pytest.raises(ValueError, match="entry_start"):
+        next(iter_jets(qg_files, entry_start=-1))
+
+
+def _jetclass_file(path, n=30):
+    import uproot
+
+    pt = np.arange(n, dtype=np.float32) + 1.0  # the jet's index is readable back from its pt
+    parts = {f"part_{k}": ak.Array([np.full(2, v, np.float32) for v in pt]) for k in ("px", "py", "pz", "energy")}
+    with uproot.recreate(path) as f:
+        f.mktree("tree", {**{k: "var * float32" for k in parts}, "jet_pt": "float32"})
+        f["tree"].extend({**parts, "jet_pt": pt})
+    return str(path)
+
+
+def test_entry_start_jetclass_root_seeks(tmp_path):
+    # uproot.iterate ignores entry_start; iter_jets must still start at the entry
+    p = _jetclass_file(tmp_path / "jc.root")
+    got = [ak.to_numpy(c.jet_pt).tolist() for c in iter_jets(p, step_size=4, entry_start=25)]
+    assert got == [[26.0, 27.0, 28.0, 29.0], [30.0]]
+    assert list(iter_jets(p, step_size=4, entry_start=30)) == []
+    tail = ak.concatenate(list(iter_jets([p, p], step_size=7, entry_start=28)))
+    assert ak.to_numpy(tail.jet_pt).tolist() == [29.0, 30.0] + [float(i) for i in range(1, 31)]

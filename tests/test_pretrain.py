@@ -93,3 +93,45 @@ def test_resume_equals_uninterrupted(jets_file, tmp_path):
     for k in sa["model"]:
         assert torch.equal(sa["model"][k], sb["model"][k]), k
     assert [r["loss"] for r in sa["log"]] == [r["loss"] for r in sb["log"]]
+
+
+def _stream_jets(stream, n_chunks):
+    """Read n_chunks into the buffer and return a set of per-jet fingerprints."""
+    for _ in range(n_chunks):
+        stream._read_chunk()
+    return [hash(j["features"].tobytes()) for j in stream.buffer]
+
+
+def test_stream_ranks_are_disjoint_shards_of_one_file(jets_file):
+    from hepjepa.features import TokenizerConfig
+    from hepjepa.train._stream import JetStream
+
+    tok = TokenizerConfig(group_size=8, max_groups=12)
+    one = JetStream([jets_file], tok, chunk_size=96, buffer_size=1, seed=0)
+    everything = _stream_jets(one, 1)  # the whole 96-jet file in one chunk
+    r0 = _stream_jets(JetStream([jets_file], tok, 24, 1, 0, rank=0, world=2), 2)
+    r1 = _stream_jets(JetStream([jets_file], tok, 24, 1, 0, rank=1, world=2), 2)
+    assert len(r0) > 20 and len(r1) > 20
+    assert not set(r0) & set(r1)
+    assert sorted(r0 + r1) == sorted(everything)
+
+
+def test_stream_resume_position_and_errors(jets_file, tmp_path):
+    from hepjepa.features import TokenizerConfig
+    from hepjepa.train._stream import JetStream
+
+    tok = TokenizerConfig(group_size=8, max_groups=12)
+    a = JetStream([jets_file], tok, 16, 8, seed=3)
+    a.next_batch(4)
+    b = JetStream([jets_file], tok, 16, 8, seed=3)
+    b.load_state_dict(a.state_dict())
+    # the next chunks continue at the saved entry, not at the file's start
+    assert a.entry == 16 and [x["features"].tobytes() for x in a.next_batch(30)] == [x["features"].tobytes() for x in b.next_batch(30)]
+    assert a.entry == b.entry > 16
+    first, second = JetStream([jets_file], tok, 16, 1, seed=3), JetStream([jets_file], tok, 16, 1, seed=3)
+    second.entry = 16  # a resumed position reads new jets, not the file's first chunk again
+    assert not set(_stream_jets(first, 1)) & set(_stream_jets(second, 1))
+    with pytest.raises(ValueError, match="world size"):
+        JetStream([jets_file, jets_file], tok, 16, 8, seed=3, rank=0, world=2).load_state_dict(a.state_dict())
+    with pytest.raises(ValueError, match="no training files"):
+        JetStream([], tok, 16, 8, seed=0)

@@ -1,7 +1,9 @@
 """Chunked iteration over jet files with bounded memory, and a resumable shuffle buffer.
 
 ``iter_jets`` reads one chunk at a time (``uproot.iterate`` for ROOT, pandas row ranges for HDF5,
-parquet record batches, memory-mapped slices for npz) so memory stays at about one chunk.
+parquet record batches, memory-mapped slices for npz) so memory stays at about one chunk; its
+``entry_start`` starts the first file at an entry, so a reader that remembers (file, entry) can
+continue exactly where it stopped (``hepjepa.train`` does so for resumable pretraining).
 ``ShuffleBuffer`` shuffles jets approximately with a fixed-size buffer; its position is a small
 state dict, so training resumes exactly where it stopped.
 """
@@ -27,7 +29,8 @@ _READERS = {
 }
 
 
-def iter_jets(paths, format: str | None = None, step_size: int = 10_000, max_jets: int | None = None) -> Iterator[ak.Array]:
+def iter_jets(paths, format: str | None = None, step_size: int = 10_000, max_jets: int | None = None,
+              entry_start: int = 0) -> Iterator[ak.Array]:
     """Yield jets from one or more files as ``ak.Array`` chunks of at most ``step_size`` jets.
 
     Args:
@@ -35,6 +38,10 @@ def iter_jets(paths, format: str | None = None, step_size: int = 10_000, max_jet
         format: one of ``jetclass, toptagging, quarkgluon, nanoaod, e2e``; guessed per file if None.
         step_size: jets (events for NanoAOD, whose chunks hold all FatJets of those events) per chunk.
         max_jets: stop after this many jets (the last chunk is cut).
+        entry_start: first entry of the FIRST file to read (a jet; an event for NanoAOD); later
+            files start at their beginning. An entry at or past the end of the first file skips
+            it. To continue a stream stopped in file ``i`` at entry ``e``, pass ``paths[i:]`` (the
+            expanded list) and ``entry_start=e``.
 
     Returns:
         iterator of jet records as described in docs/architecture.md.
@@ -42,23 +49,76 @@ def iter_jets(paths, format: str | None = None, step_size: int = 10_000, max_jet
     Raises:
         FileNotFoundError: a path or glob matching nothing.
         FormatError: a file not in the format, or missing branches/columns (names file and fields).
+
+    Example::
+
+        first = next(iter_jets("train.root", step_size=1000))            # entries 0..999
+        again = next(iter_jets("train.root", step_size=1000, entry_start=1000))  # 1000..1999
     """
     if not isinstance(step_size, (int, np.integer)) or step_size < 1:
         raise ValueError(f"step_size must be a positive int, got {step_size!r}")
     if max_jets is not None and max_jets < 0:
         raise ValueError(f"max_jets must be >= 0 or None, got {max_jets!r}")
+    if not isinstance(entry_start, (int, np.integer)) or entry_start < 0:
+        raise ValueError(f"entry_start must be an int >= 0, got {entry_start!r}")
     files = expand_paths(paths)
     fmt = check_format(format) if format is not None else None
     done = 0
-    for path in files:
-        reader = _READERS[fmt or guess_format(path)]
-        for chunk in reader(path, int(step_size)):
+    for k, path in enumerate(files):
+        file_fmt = fmt or guess_format(path)
+        reader = _READERS[file_fmt]
+        start = int(entry_start) if k == 0 else 0
+        if start and file_fmt in _ROOT_TREES:
+            if start >= _root_entries(path, _ROOT_TREES[file_fmt]):
+                continue
+            # the ROOT readers hand entry_start to uproot.iterate, which ignores it (uproot 5.7
+            # swallows unknown options) and reads from entry 0: seek here instead
+            source = _jetclass_from(path, int(step_size), start) if file_fmt == "jetclass" else _nanoaod_from(path, int(step_size), start)
+        else:
+            source = reader(path, int(step_size), entry_start=start)
+        for chunk in source:
             if max_jets is not None and done + len(chunk) >= max_jets:
                 yield chunk[: max_jets - done]
                 return
             done += len(chunk)
             if len(chunk):
                 yield chunk
+
+
+_ROOT_TREES = {"jetclass": _jetclass.TREE, "nanoaod": _nanoaod.TREE}
+
+
+def _root_entries(path: str, tree: str) -> int:
+    import uproot
+
+    with uproot.open(path) as f:
+        return int(f[tree].num_entries) if tree in f else 0  # a missing tree is reported by the reader
+
+
+def _jetclass_from(path: str, step_size: int, entry_start: int) -> Iterator[ak.Array]:
+    # _jetclass.iter_file's branch selection, with the tree's own iterate (which honours entry_start)
+    import uproot
+
+    from ._errors import check_fields
+
+    with uproot.open(path) as f:
+        tree = f[_jetclass.TREE]
+        names = set(tree.keys())
+        check_fields(path, "JetClass", _jetclass.PART, names)
+        part = list(_jetclass.PART) + [b for b in _jetclass.PART_OPTIONAL if b in names]
+        labels = [b for b in _jetclass.JETCLASS_LABELS if b in names]
+        scal = [b for b in _jetclass.JET_OPTIONAL if b in names] + sorted(b for b in names if b.startswith("aux_"))
+        for chunk in tree.iterate(part + labels + scal, step_size=step_size, entry_start=entry_start, library="ak"):
+            yield _jetclass._convert(chunk, part, labels, scal)
+
+
+def _nanoaod_from(path: str, step_size: int, entry_start: int) -> Iterator[ak.Array]:
+    # NanoAOD is not a pretraining source: read from the start and drop the earlier events
+    # (correct, O(entry_start) reading); event_index counts events from the file's start
+    for chunk in _nanoaod.iter_file(path, step_size):
+        keep = ak.to_numpy(chunk["event_index"]) >= entry_start
+        if keep.any():
+            yield chunk[keep]
 
 
 class ShuffleBuffer:

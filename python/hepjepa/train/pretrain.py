@@ -18,7 +18,7 @@ import torch
 
 from hepjepa.model.config import JEPAConfig, from_dict, to_dict
 
-__all__ = ["PretrainConfig", "DataConfig", "MaskConfig", "OptimConfig", "RunConfig", "lr_at", "effective_rank", "pretrain", "load_config"]
+__all__ = ["PretrainConfig", "DataConfig", "MaskConfig", "OptimConfig", "RunConfig", "lr_at", "effective_rank", "pretrain", "load_config", "weights_sha256"]
 
 
 @dataclass
@@ -177,6 +177,13 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
     # ---- loop
     total = cfg.optim.total_steps
     stop = total if cfg.run.stop_at is None else min(total, int(cfg.run.stop_at))
+    if rank == 0:
+        n_bb = sum(p.numel() for p in model.context_encoder.parameters()) if hasattr(model, "context_encoder") else None
+        n_all = sum(p.numel() for p in params)
+        print(f"pretrain: {len(cfg.data.train)} file(s) [{stream.describe()}]; model {n_all / 1e6:.2f}M trainable parameters"
+              + (f" (encoder {n_bb / 1e6:.2f}M)" if n_bb is not None else "")
+              + f"; batch {cfg.optim.batch_size} x {world} rank(s) on {device}; steps {start} -> {stop} of {total}"
+              + (" (resumed)" if resume else ""), flush=True)
     bar = _bar(range(start, stop), cfg.run.progress and rank == 0, start, total)
     t0, n_jets = time.perf_counter(), 0
     for step in bar:
@@ -194,12 +201,20 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
         scaler.update()
         model.update_target(ema_momentum(step, total, cfg.model.ema_start, cfg.model.ema_end))
         n_jets += cfg.optim.batch_size * world
-        jps = n_jets / max(time.perf_counter() - t0, 1e-9)
-        row = {"step": step + 1, "loss": float(loss.detach()), "lr": lr, "grad_norm": float(gnorm), "target_std": float(mon["target_std"]),
-               "effective_rank": effective_rank(mon["target_emb"]), "jets_per_s": jps}
+        elapsed = time.perf_counter() - t0
+        jps = n_jets / max(elapsed, 1e-9)
+        # logged numbers are means over ranks, so the log does not depend on which rank writes it
+        mean = torch.stack([loss.detach().float(), mon["target_std"].detach().float()]).cpu()
+        if ddp:
+            dist.all_reduce(mean)
+            mean /= world
+        row = {"step": step + 1, "loss": float(mean[0]), "lr": lr, "grad_norm": float(gnorm), "target_std": float(mean[1]),
+               "effective_rank": effective_rank(mon["target_emb"]), "jets_per_s": jps, "time_s": elapsed}
         log_rows.append(row)
         if rank == 0 and hasattr(bar, "set_postfix"):
             bar.set_postfix(loss=f"{row['loss']:.4f}", jets_s=f"{jps:.0f}")
+        elif rank == 0 and ((step + 1) % cfg.run.log_every == 0 or step == start):
+            print(f"step {step + 1}/{total} loss {row['loss']:.4f} lr {lr:.2e} {jps:.1f} jets/s", flush=True)
         if row["target_std"] < cfg.run.collapse_std and rank == 0:
             warnings.warn(f"REPRESENTATION COLLAPSE? step {step + 1}: std of target embeddings {row['target_std']:.2e} < {cfg.run.collapse_std} (effective rank {row['effective_rank']:.2f})", RuntimeWarning, stacklevel=1)
         if (step + 1) % cfg.run.checkpoint_every == 0 or step + 1 == stop:
@@ -208,7 +223,21 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
         _write_logs(out, log_rows)
     if ddp:
         dist.destroy_process_group()
-    return {"steps": len(log_rows), "final_loss": log_rows[-1]["loss"] if log_rows else float("nan"), "out_dir": str(out), "checkpoint": str(ckpt_path)}
+    return {"steps": len(log_rows), "final_loss": log_rows[-1]["loss"] if log_rows else float("nan"), "out_dir": str(out),
+            "checkpoint": str(ckpt_path), "rank": rank, "world_size": world, "jets_per_s": log_rows[-1]["jets_per_s"] if log_rows else float("nan"),
+            "weights_sha256": weights_sha256(model)}
+
+
+def weights_sha256(model: torch.nn.Module) -> str:
+    """SHA-256 of every parameter and buffer (names, dtypes, bytes): equal on all DDP ranks after training."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(str(t.dtype).encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes() if t.dtype != torch.bfloat16 else t.detach().float().cpu().numpy().tobytes())
+    return h.hexdigest()
 
 
 def _checkpoint(cfg, model, opt, stream, collate, step, log_rows, rank, out, save_checkpoint) -> None:
