@@ -1,0 +1,89 @@
+"""Train the regression head (jet mass, soft-drop mass, tau21, tau32) on a frozen, fine-tuned or scratch backbone.
+
+Examples:
+    hepjepa regress --backbone runs/pretrain/checkpoint.pt --mode frozen \\
+        --train data/bench/train_*.root --val data/bench/val_*.root --test data/bench/test_*.root -o out/regress
+    hepjepa regress --scratch --train train.root --val val.root --test test.root -o out/
+
+Writes ``DIR/regressor.pt`` (a Tagger with a RegressionHead; its ``extra`` holds the target
+names and standardisation), ``DIR/metrics.json`` (per target on the test set: bias, std and
+IQR/1.349 of (pred - true) / true) and ``DIR/pred_vs_true.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from hepjepa.downstream.heads import REGRESSION_TARGETS
+
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument("--backbone", help="pretraining checkpoint (hepjepa pretrain)")
+    src.add_argument("--scratch", action="store_true", help="random-init backbone (default BackboneConfig or --backbone-config)")
+    parser.add_argument("--backbone-config", help="YAML BackboneConfig for --scratch")
+    parser.add_argument("--mode", choices=("frozen", "finetune", "scratch"), default=None, help="default: frozen, or scratch with --scratch")
+    parser.add_argument("--train", nargs="+", required=True, help="training files (need jet_sdmass and jet_tau1..3 for those targets)")
+    parser.add_argument("--val", nargs="+", required=True)
+    parser.add_argument("--test", nargs="+", required=True)
+    parser.add_argument("--targets", nargs="+", default=list(REGRESSION_TARGETS), choices=list(REGRESSION_TARGETS))
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--backbone-lr-scale", type=float, default=0.1, help="finetune mode: backbone lr = lr x this")
+    parser.add_argument("--max-jets", type=int, default=None, help="read at most this many jets per split")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("-o", "--output", required=True, help="output directory")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hepjepa._io import atomic_path
+    from hepjepa.downstream.regress import load_regression_data, plot_pred_vs_true, predict_targets, resolution_metrics, train_regressor
+    from hepjepa.downstream.tagger import build_tagger, save_tagger
+    from hepjepa.features import TokenizerConfig
+    from hepjepa.model.config import BackboneConfig, load_yaml, to_dict
+
+    mode = args.mode or ("scratch" if args.scratch else "frozen")
+    if args.scratch and mode != "scratch":
+        raise ValueError(f"--scratch needs --mode scratch (or none), got --mode {mode}")
+    state, tok_cfg = None, TokenizerConfig()
+    if args.backbone:
+        from hepjepa.model.checkpoint import load_backbone, load_checkpoint
+
+        bb = load_backbone(args.backbone)
+        bb_cfg = to_dict(bb.config)
+        state = None if mode == "scratch" else bb.state_dict()  # scratch + --backbone: same architecture, random weights
+        tok = load_checkpoint(args.backbone).get("config", {}).get("data", {}).get("tokenizer")
+        if tok:
+            tok_cfg = TokenizerConfig.from_dict(tok)
+    else:
+        bb_cfg = to_dict(load_yaml(BackboneConfig, args.backbone_config) if args.backbone_config else BackboneConfig())
+    if bb_cfg["num_features"] != len(tok_cfg.feature_names):
+        raise ValueError(f"backbone expects num_features={bb_cfg['num_features']}, tokenizer gives {len(tok_cfg.feature_names)}")
+    targets = tuple(args.targets)
+    if len(targets) < 2:
+        raise ValueError(f"--targets {list(targets)}: give at least two (the head shares one Tagger with >= 2 outputs)")
+
+    data = {split: load_regression_data(paths, tok_cfg, targets, args.max_jets) for split, paths in (("train", args.train), ("val", args.val), ("test", args.test))}
+    model = build_tagger(bb_cfg, {"kind": "regression"}, list(targets), tok_cfg.to_dict(), mode=mode, backbone_state=state, output="logits", seed=args.seed)
+    print(f"regress: {mode} backbone, targets {list(targets)}, {len(data['train'][1])} train / {len(data['val'][1])} val / {len(data['test'][1])} test jets", flush=True)
+    hist = train_regressor(model, *data["train"], *data["val"], epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                           backbone_lr_scale=args.backbone_lr_scale, seed=args.seed)
+    pred = predict_targets(model, data["test"][0])
+    metrics = resolution_metrics(pred, data["test"][1], targets)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    save_tagger(model, out / "regressor.pt", extra={"targets": list(targets), "target_mean": model.target_mean, "target_std": model.target_std,
+                                                    "backbone": args.backbone, "history": hist})
+    with atomic_path(out / "metrics.json") as tmp:
+        tmp.write_text(json.dumps({"mode": mode, "backbone": args.backbone, "targets": list(targets), "n_test": int(len(pred)),
+                                   "resolution": metrics, "history": hist, "seed": args.seed}, indent=2))
+    plot_pred_vs_true(pred, data["test"][1], out / "pred_vs_true.png", targets)
+    for name, m in metrics.items():
+        print(f"  {name:>10}: bias {m['bias_median']:+.3f}  IQR/1.349 {m['iqr_over_1.349']:.3f}  std {m['std']:.3f}")
+    return 0
