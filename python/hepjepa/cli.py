@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "finetune": ("hepjepa.downstream.finetune_cli", "train a tagger head: frozen, fine-tuned or from scratch"),
     "evaluate": ("hepjepa.downstream.evaluate_cli", "metrics and plots of a tagger on a test set"),
     "probe": ("hepjepa.downstream.probe_cli", "linear probe on frozen embeddings"),
+    "regress": ("hepjepa.downstream.regress_cli", "train the regression head: jet mass, soft-drop mass, tau21, tau32"),
     "export": ("hepjepa.deploy.export_cli", "export a tagger to model.onnx + preprocess.json"),
     "tag": ("hepjepa.analysis.tag_cli", "the main job: tag FatJets of NanoAOD-like files with coffea and plot"),
 }
