@@ -1,0 +1,328 @@
+"""Regenerate the README's result table and the benchmark plots from benchmarks/results/*.json.
+
+Reads EVERY ``*.json`` in the results folder. Known benchmarks get hand-written rows
+(:data:`SUMMARISERS`); any other file with a ``summary`` dict gets a generic row; a file that is
+unreadable or shaped differently than expected is skipped with a printed note, never a crash.
+Plots (PNG, next to the JSON): ``speed_inference.png`` (jets/s vs batch), ``speed_scaling.png``
+(time and peak memory vs jet size), ``report_roc.png`` (ROC curves of all models, when a
+physics_compare JSON carries curves) and ``report_fewshot.png`` (few-shot curve from fewshot.json).
+The README region between ``<!-- results:begin ... -->`` and ``<!-- results:end -->`` is replaced by
+a ``what | script | result`` table; the rest of README.md is left byte-for-byte as it was.
+
+    .venv/bin/python benchmarks/make_report.py [--results DIR] [--readme README.md] [--no-plots]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BEGIN = re.compile(r"^<!-- results:begin.*?-->\s*$", re.M)
+END = "<!-- results:end -->"
+
+__all__ = ["ReportError", "collect_rows", "render_table", "replace_region", "make_plots", "main"]
+
+
+class ReportError(ValueError):
+    """The README has no (or a malformed) results region."""
+
+
+def _f(x, digits: int = 3) -> str:
+    """Compact number: 3 significant digits, thousands as k / M."""
+    x = float(x)
+    if abs(x) >= 1e6:
+        return f"{x / 1e6:.{digits}g}M"
+    if abs(x) >= 1e4:
+        return f"{x / 1e3:.{digits}g}k"
+    return f"{x:.{digits}g}"
+
+
+def _load(d: dict) -> str:
+    m = d.get("machine", {})
+    la = m.get("loadavg_1_5_15") or m.get("load_average") or m.get("loadavg_before")
+    return f" (load avg {la[0]:.1f} on 2 cores)" if isinstance(la, list) and la else ""
+
+
+# ---- one summariser per known benchmark: dict -> list of (what, result) ----
+
+def _bridge_throughput(d):
+    ratios = sorted(r["ratio_bridge_over_python"] for r in d["rows"])
+    return [("C++ producer vs Python onnxruntime, throughput ratio, batch 1..1024, 1-2 threads",
+             f"{ratios[0]:.2f}-{ratios[-1]:.2f} (median {ratios[len(ratios) // 2]:.2f}); bridge overhead at batch 1: "
+             f"{d['summary']['bridge_minus_python_latency_us_batch1']:+.1f} µs/call")]
+
+
+def _bridge_memory(d):
+    return [("memory growth over %s producer calls" % _f(d["runs"]), f"{100 * d['growth_fraction']:.3f}%")]
+
+
+def _features_throughput(d):
+    return [("tokenisation incl. pairwise features (Numba)",
+             f"{_f(d['numba_particles_per_s_per_core'])} particles/s/core, {d['speedup_vs_numpy']:.1f}x a vectorised NumPy version{_load(d)}")]
+
+
+def _readers_throughput(d):
+    r = d["results"]
+    return [("readers", ", ".join(f"{k} {_f(v['particles_per_s'])} particles/s" for k, v in r.items()))]
+
+
+def _generator_throughput(d):
+    pc = d["per_class"]
+    rates = ", ".join(f"{k} {v['jets_per_s_per_core']:.0f}" for k, v in pc.items())
+    return [("generator jets/s/core per class", rates + _load(d))]
+
+
+def _speed_inference(d):
+    rows = d["rows"]
+    batches = sorted({r["batch"] for r in rows})
+    out = []
+    for b in batches:
+        parts = [f"{r['runtime']} {_f(r['jets_per_s'])}" for r in rows if r["batch"] == b and r["threads"] == 1]
+        out.append((f"inference jets/s, batch {b}, 1 thread (shipped model; ParT = part_cpp)", ", ".join(parts) + _load(d)))
+    lat = [f"{r['runtime']} {r['latency_p50_us']:.0f}/{r['latency_p99_us']:.0f}" for r in rows if r["batch"] == 1 and r["threads"] == 1]
+    out.append(("per-jet latency p50/p99 µs, batch 1, 1 thread", ", ".join(lat) + (" (quick run)" if d.get("quick") else "")))
+    return out
+
+
+def _speed_scaling(d):
+    s = d["summary"]
+    stages = sorted({r["stage"] for r in d["rows"]})
+    parts = []
+    for st in stages:
+        ts, ms = s.get(f"{st}_time_slope"), s.get(f"{st}_memory_slope")
+        sl = f"time slope {ts:.2f}, memory slope {ms:.2f}" if ts is not None and ms is not None else "slopes need >= 2 sizes >= 256"
+        parts.append(f"{st}: up to {s.get(f'{st}_max_particles_run')} particles, {sl}")
+    return [("scaling with jet size (log-log slopes; 1 = linear)", "; ".join(parts) + _load(d))]
+
+
+def _speed_flops(d):
+    s = d["summary"]
+    models = [k[: -len("_mflop_per_jet")] for k in s if k.endswith("_mflop_per_jet")]
+    parts = [f"{m}: {s[m + '_mflop_per_jet']:.3g} MFLOP/jet, best {100 * s[m + '_best_fraction_of_peak']:.1f}% of peak" for m in models]
+    return [(f"FLOPs/jet and fraction of 1-core SGEMM peak ({s['sgemm_gflop_per_s']:.1f} GFLOP/s)", "; ".join(parts) + _load(d))]
+
+
+def _speed_coffea(d):
+    return [("coffea Runner end to end, events/s", ", ".join(f"{r['executor']}({r['workers']}) {r['events_per_s']:.0f}" for r in d["rows"]) + _load(d))]
+
+
+def _fewshot(d):
+    rows = d["summary"]
+    parts = [f"{r['mode']}@{r['fraction']:g}: AUC {r['auc_mean']:.3f}" for r in rows]
+    return [(f"few-shot {d.get('task', '')} ({d.get('mode', '')})", ", ".join(parts))]
+
+
+def _physics_compare(d):
+    out = []
+    for r in d["summary"]:
+        if r.get("fraction") == 1.0:
+            out.append(r)
+    if not out:
+        raise KeyError("no fraction-1.0 rows in summary")
+    tasks = sorted({r["task"] for r in out})
+    return [(f"physics comparison, {t}, 100% labels ({d.get('mode', '')})",
+             ", ".join(f"{r['model']} AUC {r['auc_mean']:.3f}" for r in out if r["task"] == t)) for t in tasks]
+
+
+def _ablations(d):
+    return [(f"ablations ({d.get('mode', '')})", ", ".join(f"{r['variant']}@{r['fraction']:g}: AUC {r['test_auc_mean']:.3f}" for r in d["summary"]))]
+
+
+def _deploy_latency(d):
+    t = d["per_event"]["total_thread_cpu"]
+    return [("per-event latency of the reco job (thread CPU)", f"p50 {t['p50_ms']:.2f} ms, p99 {t['p99_ms']:.2f} ms{_load(d)}")]
+
+
+SUMMARISERS = {
+    "bridge_throughput": _bridge_throughput, "bridge_memory": _bridge_memory, "features_throughput": _features_throughput,
+    "readers_throughput": _readers_throughput, "generator_throughput": _generator_throughput,
+    "speed_inference": _speed_inference, "speed_scaling": _speed_scaling, "speed_flops": _speed_flops,
+    "speed_coffea": _speed_coffea, "fewshot": _fewshot, "physics_compare": _physics_compare, "ablations": _ablations,
+    "deploy_latency": _deploy_latency,
+}
+
+
+def _generic(d):
+    s = d.get("summary")
+    if not isinstance(s, dict):
+        raise KeyError("no summary dict")
+    nums = [(k, v) for k, v in s.items() if isinstance(v, (int, float)) and not isinstance(v, bool)][:4]
+    if not nums:
+        raise KeyError("summary has no numbers")
+    return [("summary", ", ".join(f"{k} {_f(v)}" for k, v in nums))]
+
+
+def collect_rows(results: Path) -> list[tuple[str, str, str]]:
+    """(what, script, result) rows of every JSON in ``results``, skipping unusable files with a note."""
+    rows = []
+    for path in sorted(Path(results).glob("*.json")):
+        name = path.stem
+        base = name[: -len("_quick")] if name.endswith("_quick") else name
+        try:
+            data = json.loads(path.read_text())
+            fn = SUMMARISERS.get(base, _generic)
+            got = fn(data)
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, ZeroDivisionError) as e:
+            print(f"note: skipping {path.name}: {type(e).__name__}: {e}")
+            continue
+        script = f"`{base}.py`" if (ROOT / "benchmarks" / f"{base}.py").is_file() else f"`{path.name}`"
+        rows += [(what, script, res) for what, res in got]
+    return rows
+
+
+def render_table(rows) -> str:
+    """Markdown table text (no trailing newline)."""
+    esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines = ["| what | script | result |", "|---|---|---|"]
+    lines += [f"| {esc(w)} | {s} | {esc(r)} |" for w, s, r in rows]
+    return "\n".join(lines)
+
+
+def replace_region(text: str, table: str) -> str:
+    """``text`` with the lines between the begin and end markers replaced by ``table``.
+
+    Raises:
+        ReportError: a marker is missing, repeated, or the end comes before the begin.
+    """
+    begins = list(BEGIN.finditer(text))
+    n_end = text.count(END)
+    if len(begins) != 1 or n_end != 1:
+        raise ReportError(f"README must hold exactly one '<!-- results:begin ... -->' line and one {END!r}; "
+                          f"found {len(begins)} and {n_end}")
+    b = begins[0]
+    e = text.index(END)
+    if e < b.end():
+        raise ReportError("the results:end marker comes before results:begin")
+    return text[: b.end()] + "\n" + table + "\n" + text[e:]
+
+
+def make_plots(results: Path) -> list[Path]:
+    """Draw the plots that the JSON files allow; return the files written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+
+    def save(fig, name):
+        from hepjepa._io import atomic_path
+
+        out = Path(results) / name
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        written.append(out)
+
+    def load(name):
+        p = Path(results) / f"{name}.json"
+        return json.loads(p.read_text()) if p.is_file() else None
+
+    for name, draw in (("speed_inference", _plot_inference), ("speed_scaling", _plot_scaling),
+                       ("physics_compare", _plot_roc), ("fewshot", _plot_fewshot)):
+        d = load(name) or load(name + "_quick")
+        if d is None:
+            print(f"note: no {name}.json: its plot is skipped")
+            continue
+        try:
+            fig = draw(d, plt)
+        except (KeyError, TypeError, ValueError, IndexError) as e:
+            print(f"note: cannot plot {name}: {type(e).__name__}: {e}")
+            continue
+        if fig is None:
+            print(f"note: {name}.json has nothing to plot")
+            continue
+        save(fig, f"{name}.png" if name.startswith("speed_") else f"report_{name.split('_')[-1]}.png")
+    return written
+
+
+def _plot_inference(d, plt):
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, th in zip(axes, (1, 2)):
+        for rt in sorted({r["runtime"] for r in d["rows"]}):
+            pts = sorted((r["batch"], r["jets_per_s"]) for r in d["rows"] if r["runtime"] == rt and r["threads"] == th)
+            ax.plot(*zip(*pts), marker="o", label=rt)
+        ax.set(xscale="log", yscale="log", xlabel="batch size (jets)", title=f"{th} thread(s)")
+    axes[0].set_ylabel("jets / s")
+    axes[0].legend()
+    fig.suptitle("inference throughput (loaded shared 2-core CPU)")
+    return fig
+
+
+def _plot_scaling(d, plt):
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for st in sorted({r["stage"] for r in d["rows"]}):
+        pts = sorted((r["particles"], r["seconds"], r["peak_extra_bytes"]) for r in d["rows"] if r["stage"] == st)
+        n, t, m = zip(*pts)
+        axes[0].plot(n, [1e3 * x for x in t], marker="o", label=st)
+        axes[1].plot(n, [max(x, 1) / 2**20 for x in m], marker="o", label=st)
+    axes[0].set(xscale="log", yscale="log", xlabel="particles per jet", ylabel="ms per jet")
+    axes[1].set(xscale="log", yscale="log", xlabel="particles per jet", ylabel="peak extra RSS [MiB]")
+    axes[0].legend()
+    fig.suptitle("scaling with jet size (1 jet, 1 thread)")
+    return fig
+
+
+def _find_curves(obj, path=""):
+    """(label, fpr, tpr) of every dict in ``obj`` holding both ``fpr`` and ``tpr`` lists."""
+    if isinstance(obj, dict):
+        if isinstance(obj.get("fpr"), list) and isinstance(obj.get("tpr"), list):
+            yield obj.get("label") or obj.get("model") or path, obj["fpr"], obj["tpr"]
+        for k, v in obj.items():
+            yield from _find_curves(v, f"{path}/{k}" if path else str(k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _find_curves(v, f"{path}[{i}]")
+
+
+def _plot_roc(d, plt):
+    curves = list(_find_curves(d))
+    if not curves:
+        return None
+    fig, ax = plt.subplots(figsize=(5, 5))
+    for label, fpr, tpr in curves:
+        ax.plot(tpr, [1 / max(f, 1e-6) for f in fpr], label=str(label))
+    ax.set(yscale="log", xlabel="signal efficiency", ylabel="background rejection 1/eB")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def _plot_fewshot(d, plt):
+    rows = d["summary"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for mode in sorted({r["mode"] for r in rows}):
+        pts = sorted((r["fraction"], r["auc_mean"], r.get("auc_std", 0.0)) for r in rows if r["mode"] == mode)
+        f, a, s = zip(*pts)
+        ax.errorbar(f, a, yerr=s, marker="o", capsize=3, label=mode)
+    ax.set(xscale="log", xlabel="fraction of labelled training jets", ylabel="test AUC", title=f"few-shot: {d.get('task', '')}")
+    ax.legend()
+    return fig
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results", help="folder of the JSON files")
+    ap.add_argument("--readme", type=Path, default=ROOT / "README.md", help="README holding the results markers")
+    ap.add_argument("--no-plots", action="store_true", help="only rewrite the README table")
+    args = ap.parse_args(argv)
+    if not args.results.is_dir():
+        raise FileNotFoundError(f"results folder {args.results} does not exist")
+    rows = collect_rows(args.results)
+    text = args.readme.read_text()
+    new = replace_region(text, render_table(rows))
+    from hepjepa._io import atomic_path
+
+    with atomic_path(args.readme) as tmp:
+        Path(tmp).write_text(new)
+    print(f"{len(rows)} rows -> {args.readme}")
+    if not args.no_plots:
+        for p in make_plots(args.results):
+            print("wrote", p)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""benchmarks/make_report.py: README region replaced, rest untouched, bad JSON skipped, plots drawn."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import make_report  # noqa: E402
+
+HEAD = "# Title\n\nSome text | with a pipe.\n\n<!-- results:begin (generated; do not edit) -->\n"
+TAIL = "<!-- results:end -->\n\n## After\n\nMore text.\n"
+
+
+def _results(tmp_path: Path) -> Path:
+    res = tmp_path / "results"
+    res.mkdir()
+    (res / "bridge_memory.json").write_text(json.dumps({"runs": 100000, "growth_fraction": 4e-5}))
+    (res / "speed_scaling.json").write_text(json.dumps({
+        "machine": {"loadavg_1_5_15": [3.0, 2.0, 1.0]},
+        "rows": [{"stage": "linear", "particles": n, "seconds": 1e-4 * n, "peak_extra_bytes": 1000 * n} for n in (256, 1024, 4096)],
+        "summary": {"linear_time_slope": 1.0, "linear_memory_slope": 1.0, "linear_max_particles_run": 4096},
+    }))
+    (res / "speed_inference.json").write_text(json.dumps({
+        "rows": [{"runtime": rt, "threads": th, "batch": b, "jets_per_s": 100.0 * b, "latency_p50_us": 10.0, "latency_p99_us": 20.0}
+                 for rt in ("cpp", "ort") for th in (1, 2) for b in (1, 64)],
+    }))
+    (res / "broken.json").write_text("{not json")
+    (res / "fewshot.json").write_text(json.dumps({"summary": "a string, not the expected list"}))
+    (res / "other_tool.json").write_text(json.dumps({"summary": {"speed": 12.5, "flag": True}}))
+    return res
+
+
+def test_region_replaced_rest_untouched(tmp_path, capsys):
+    res = _results(tmp_path)
+    readme = tmp_path / "README.md"
+    readme.write_text(HEAD + "| old | table | row |\n" + TAIL)
+    assert make_report.main(["--results", str(res), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert text.startswith(HEAD) and text.endswith(TAIL)
+    region = text[len(HEAD): -len(TAIL)]
+    assert "old | table" not in region
+    assert region.startswith("| what | script | result |\n|---|---|---|\n")
+    assert "memory growth over 100k producer calls | `bridge_memory.py` | 0.004% |" in region
+    assert "linear: up to 4096 particles, time slope 1.00, memory slope 1.00 (load avg 3.0 on 2 cores)" in region
+    assert "cpp 6.4e+03, ort 6.4e+03" in region  # batch 64: 100 * 64 jets/s
+    assert "speed 12.5" in region  # generic row of an unknown benchmark
+    out = capsys.readouterr().out
+    assert "skipping broken.json" in out and "skipping fewshot.json" in out
+    assert (res / "speed_scaling.png").stat().st_size > 1000
+    assert (res / "speed_inference.png").stat().st_size > 1000
+    # idempotent: a second run gives the same README
+    make_report.main(["--results", str(res), "--readme", str(readme), "--no-plots"])
+    assert readme.read_text() == text
+
+
+@pytest.mark.parametrize("text", ["no markers\n", HEAD + "x\n", "x\n" + TAIL, TAIL + HEAD])
+def test_bad_markers_raise(text):
+    with pytest.raises(make_report.ReportError):
+        make_report.replace_region(text, "| t |")
+
+
+def test_pipes_in_results_escaped():
+    table = make_report.render_table([("a|b", "`s.py`", "c|d")])
+    assert table.splitlines()[2] == "| a\\|b | `s.py` | c\\|d |"
