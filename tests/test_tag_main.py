@@ -59,6 +59,7 @@ def test_cli_outputs_consistent(setup, capsys):
         assert (out / f).stat().st_size > 0
     printed = capsys.readouterr().out
     assert f"events 40  FatJets {n_fat}" in printed and "AUC" in printed
+    assert f"skipped (never filled): {no_fat} events without FatJets" in printed
 
     from coffea.util import load
     import hist

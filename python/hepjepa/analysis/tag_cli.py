@@ -220,10 +220,23 @@ def _write_root(h, path: Path) -> None:
             f[f"pt_{tag}"] = first.project("pt")
 
 
+#: cutflow counters of JEPATagProcessor's defined skips -> words for the terminal summary
+_SKIP_COUNTS = {
+    "events_without_fatjets": "events without FatJets",
+    "fatjets_without_pfcands": "FatJets without PF candidates",
+    "fatjets_nonfinite": "FatJets with NaN/inf pT or soft-drop mass",
+    "fatjets_nonfinite_constituents": "FatJets with NaN/inf constituents",
+    "fatjets_nonfinite_score": "FatJets with a NaN/inf score",
+}
+
+
 def format_summary(s: dict) -> str:
     """A few lines for the terminal."""
     lines = [f"events {s['events']}  FatJets {s['fatjets']} (tagged {s['fatjets_tagged']})  "
              f"{s['events_per_s']:.1f} events/s ({s['executor']}, {s['wall_s']:.1f} s)"]
+    skips = {k: sum(c.get(k, 0) for c in s["cutflow"].values()) for k in _SKIP_COUNTS}
+    if any(skips.values()):
+        lines.append("skipped (never filled): " + ", ".join(f"{n} {_SKIP_COUNTS[k]}" for k, n in skips.items() if n))
     if s["files_skipped"]:
         lines.append(f"skipped files: {len(s['files_skipped'])} ({', '.join(x['reason'] for x in s['files_skipped'])})")
     if s["auc"] is not None:
