@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import ROOT, machine, write_json  # noqa: E402
-from fewshot import BUDGET, FT, PY, QUICK_BUDGET, backbone_blob, bench_files, load_data, pretrain, pretrain_summary, run_one, summarise  # noqa: E402
+from fewshot import BUDGET, FT, PY, _history, QUICK_BUDGET, backbone_blob, bench_files, load_data, pretrain, pretrain_summary, run_one, summarise  # noqa: E402
 
 #: One override each from the baseline (contiguous masking, pairwise bias on, 8 registers).
 VARIANTS: dict[str, list[str]] = {
@@ -121,7 +121,7 @@ def main() -> int:
             print(json.dumps(r), flush=True)
     summary = summarise(rows, ("variant", "eval", "fraction"), ("val_accuracy", "val_auc", "test_accuracy", "test_auc"))
     out = {"mode": name, "task": "top (Tbqq) vs QCD", "pretrain_steps": s["steps"], "variants": VARIANTS, "fractions": s["fractions"], "seeds": s["seeds"],
-           "finetune_hparams": FT, "n_jets": {k: int(len(v[1])) for k, v in data.items()}, "pretraining": pre, "commands": log,
+           "finetune_hparams": FT, "n_jets": {k: int(len(v[1])) for k, v in data.items()}, "pretraining": pre, "commands": log, "command_history": _history(),
            "summary": summary, "runs": rows, "wall_s_this_invocation": time.time() - t0,
            "machine": {**machine(), "loadavg": os.getloadavg(), "torch": torch.__version__,
                        "note": "2-core machine shared with other engineers' jobs; 1 torch thread"}}

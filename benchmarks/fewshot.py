@@ -297,7 +297,7 @@ def main() -> int:
     out = {"mode": name, "task": "top (Tbqq) vs QCD", "data": {k: [str(Path(f).relative_to(ROOT)) for f in bench_files(k, ("qcd", "tbqq"))] for k in ("train", "val", "test")},
            "n_jets": {k: int(len(v[1])) for k, v in data.items()}, "fractions": s["fractions"], "seeds": s["seeds"],
            "budget_per_fraction": {str(f): dict(zip(("batch_size", "max_epochs", "patience"), s["budget"][f])) for f in s["fractions"]},
-           "finetune_hparams": FT, "pretraining": pretrain_summary(ck), "commands": log, "summary": summary,
+           "finetune_hparams": FT, "pretraining": pretrain_summary(ck), "commands": log, "command_history": _history(), "summary": summary,
            "finetune_minus_scratch_accuracy": gain, "goal_4_points_at_le_1pct": {str(f): g["mean"] >= 0.04 for f, g in gain.items() if f <= 0.01},
            "linear_probe": summarise(probes, ("init", "fraction"), ("accuracy", "auc")) if probes else [], "linear_probe_runs": probes,
            "runs": rows, "total_cpu_s_finetune": float(sum(r["cpu_s"] for r in rows)), "wall_s_this_invocation": time.time() - t0,
@@ -317,6 +317,12 @@ def main() -> int:
     _table(summary)
     print(f"wrote {path}")
     return 0
+
+
+def _history() -> list[str]:
+    """Every command of this work, in order (data/bench_runs/commands.txt, appended by hand and by runs)."""
+    f = ROOT / "data" / "bench_runs" / "commands.txt"
+    return f.read_text().splitlines() if f.is_file() else []
 
 
 def _gain(summary: list[dict]) -> dict[float, dict]:
