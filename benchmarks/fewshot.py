@@ -270,6 +270,7 @@ def main() -> int:
     ap.add_argument("--work", default=None, help="working folder (default data/bench_runs/fewshot[_quick])")
     ap.add_argument("--workers", type=int, default=2, help="fine-tuning processes (1 thread each)")
     ap.add_argument("--no-probe", action="store_true", help="skip the linear-probe diagnostic")
+    ap.add_argument("--val-sweep", action="store_true", help="only run the val-set sweep of the fine-tuning lr split at 1%% (how FT was chosen)")
     a = ap.parse_args()
     import torch
 
@@ -289,6 +290,8 @@ def main() -> int:
 
     blob = backbone_blob(ck)
     data = load_data(TokenizerConfig.from_dict(blob["tokenizer"]), s["max_jets"], s["max_eval_jets"])
+    if a.val_sweep:
+        return val_sweep(blob, data, work.parent / "lr_sweep_val.json")
     log.append(f"{shlex.join([PY, *sys.argv])}  # in-process fine-tuning + evaluation of every run below")
     rows = run_grid(blob, data, s, work / "runs", a.workers)
     probes = [] if a.no_probe else linear_probes(blob, data, s["fractions"], s["seeds"])
@@ -311,11 +314,32 @@ def main() -> int:
             prev[folder] = {"hparams": hp, "summary": summarise(runs, ("mode", "fraction")), "runs": runs}
     sweep = work.parent / "lr_sweep_val.json"
     out["finetune_hparam_selection"] = {"previous_runs": prev, "val_sweep_at_1pct": json.loads(sweep.read_text()) if sweep.is_file() else None,
-                                        "sweep_script": "data/bench_runs/lr_sweep_val.py (val accuracy only)"}
+                                        "sweep_command": "python benchmarks/fewshot.py --backbone data/bench_runs/backbone/checkpoint.pt --val-sweep (val accuracy only)"}
     path = write_json(f"fewshot{'_quick' if a.quick else ''}", out)
     _plot(summary, path.with_suffix(".png"))
     _table(summary)
     print(f"wrote {path}")
+    return 0
+
+
+def val_sweep(blob: dict, data: dict, out: Path, grid=((1.0, 1.0), (1.0, 0.75), (0.1, 1.0)), frac: float = 0.01) -> int:
+    """Fine-tune at ``frac`` for each (backbone_lr_scale, layer_decay), 3 seeds; VAL accuracy only (test unused).
+
+    Writes ``out`` (JSON list of runs) and prints the mean val accuracy of each setting.
+    """
+    from hepjepa._io import atomic_path
+
+    rows = []
+    for scale, decay in grid:
+        ft = dict(FT, backbone_lr_scale=scale, layer_decay=decay)
+        vals = []
+        for seed in SEEDS:
+            r = run_one(blob, "finetune", frac, seed, BUDGET[frac], data, ft)
+            vals.append(r["val_accuracy"])
+            rows.append({"scale": scale, "decay": decay, "seed": seed, "val_accuracy": r["val_accuracy"], "best_val_loss": r["best_val_loss"]})
+        print(scale, decay, f"val acc {np.mean(vals):.4f} +- {np.std(vals, ddof=1):.4f}", flush=True)
+    with atomic_path(out) as tmp:
+        Path(tmp).write_text(json.dumps(rows, indent=1))
     return 0
 
 
