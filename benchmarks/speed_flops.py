@@ -127,6 +127,7 @@ def main(argv=None) -> int:
     seconds = 0.2 if args.quick else 1.0
     batches = QUICK_BATCHES if args.quick else BATCHES
     peak_before = sgemm_peak(1024 if args.quick else 2048)
+    peak = peak_before["flop_per_s"]
     rows, models = [], {}
     for name, model, bb, hc, nc, G, K in _models():
         fl = tagger_flops(bb, hc, nc, G, K)
@@ -157,10 +158,14 @@ def main(argv=None) -> int:
                 t = float(np.median(_common.time_calls(call, seconds, min_calls=3)))
                 rate = fl["total"] * b / t
                 rows.append({"model": name, "runtime": rt, "batch": b, "seconds_per_call": t, "jets_per_s": b / t,
-                             "flop_per_s": rate, "fraction_of_sgemm_peak": rate / peak_before["flop_per_s"]})
+                             "flop_per_s": rate, "fraction_of_sgemm_peak": rate / peak})
                 print(f"  {rt:5s} batch {b:4d}: {b / t:9.0f} jets/s, {rate / 1e9:6.2f} GFLOP/s = "
-                      f"{100 * rate / peak_before['flop_per_s']:.1f}% of SGEMM peak")
+                      f"{100 * rate / peak:.1f}% of SGEMM peak (before-run peak)")
     peak_after = sgemm_peak(1024 if args.quick else 2048)
+    # the machine is shared: use the higher of the two peak readings, so fractions are not inflated
+    peak = max(peak, peak_after["flop_per_s"])
+    for r in rows:
+        r["fraction_of_sgemm_peak"] = r["flop_per_s"] / peak
     best = {m: max(r["fraction_of_sgemm_peak"] for r in rows if r["model"] == m) for m in models}
     res = {
         "machine": _common.machine(),
@@ -169,7 +174,8 @@ def main(argv=None) -> int:
                    "single-thread float32 torch.mm, measured before and after the model timings in the same process"),
         "sgemm_peak_before": peak_before, "sgemm_peak_after": peak_after,
         "models": models, "rows": rows,
-        "summary": {"sgemm_gflop_per_s": peak_before["flop_per_s"] / 1e9,
+        "peak_used": "max(sgemm_peak_before, sgemm_peak_after)",
+        "summary": {"sgemm_gflop_per_s": peak / 1e9,
                     **{f"{m}_mflop_per_jet": models[m]["flops_per_jet"]["total"] / 1e6 for m in models},
                     **{f"{m}_best_fraction_of_peak": v for m, v in best.items()}},
         "quick": args.quick,
