@@ -128,7 +128,13 @@ def _physics_compare(d):
 
 
 def _ablations(d):
-    return [(f"ablations ({d.get('mode', '')})", ", ".join(f"{r['variant']}@{r['fraction']:g}: AUC {r['test_auc_mean']:.3f}" for r in d["summary"]))]
+    return [(f"ablations ({d.get('mode', '')}), variant/eval@fraction", ", ".join(
+        f"{r['variant']}/{r.get('eval', '?')}@{r['fraction']:g}: AUC {r['test_auc_mean']:.3f}" for r in d["summary"]))]
+
+
+def _pretrain_throughput(d):
+    return [("pretraining throughput (steady state), config x ranks x threads", ", ".join(
+        f"{c['config']} {c['ranks']}x{c['threads_per_rank']}: {c['jets_per_s_steady']:.0f} jets/s" for c in d["cases"]) + _load(d))]
 
 
 def _deploy_latency(d):
@@ -141,7 +147,7 @@ SUMMARISERS = {
     "readers_throughput": _readers_throughput, "generator_throughput": _generator_throughput,
     "speed_inference": _speed_inference, "speed_scaling": _speed_scaling, "speed_flops": _speed_flops,
     "speed_coffea": _speed_coffea, "fewshot": _fewshot, "physics_compare": _physics_compare, "ablations": _ablations,
-    "deploy_latency": _deploy_latency,
+    "deploy_latency": _deploy_latency, "pretrain_throughput": _pretrain_throughput,
 }
 
 
