@@ -264,9 +264,11 @@ def _plot_scaling(d, plt):
         pts = sorted((r["particles"], r["seconds"], r["peak_extra_bytes"]) for r in d["rows"] if r["stage"] == st)
         n, t, m = zip(*pts)
         axes[0].plot(n, [1e3 * x for x in t], marker="o", label=st)
-        axes[1].plot(n, [max(x, 1) / 2**20 for x in m], marker="o", label=st)
+        seen = [(a, b / 2**20) for a, b in zip(n, m) if b > 0]  # 0 = below the page-level resolution
+        if seen:
+            axes[1].plot(*zip(*seen), marker="o", label=st)
     axes[0].set(xscale="log", yscale="log", xlabel="particles per jet", ylabel="ms per jet")
-    axes[1].set(xscale="log", yscale="log", xlabel="particles per jet", ylabel="peak extra RSS [MiB]")
+    axes[1].set(xscale="log", yscale="log", xlabel="particles per jet", ylabel="peak extra RSS [MiB] (0 not drawn)")
     axes[0].legend()
     fig.suptitle("scaling with jet size (1 jet, 1 thread)")
     return fig
