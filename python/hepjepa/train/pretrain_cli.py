@@ -3,7 +3,14 @@
 Examples:
     hepjepa pretrain --config pretrain_small --set data.train='[jets.root]'
     torchrun --nproc_per_node 4 -m hepjepa.cli pretrain --config pretrain_base.yaml
+    torchrun --standalone --nproc_per_node 2 -m hepjepa.cli pretrain --config pretrain_tiny --set data.train='[jets.root]'
     hepjepa pretrain --config runs/x/config.yaml --resume
+
+Under torchrun every rank reads a disjoint shard (whole files when there are at least as many
+files as ranks, else every world-th jet of each file); gradients are all-reduced, the logged
+loss is the mean over ranks, rank 0 writes checkpoint.pt, config.yaml, log.csv/json and
+loss.png, and each rank writes its own stream position (state_rank<r>.pt) for exact resume,
+which needs the same files and number of ranks.
 """
 
 from __future__ import annotations
