@@ -9,7 +9,6 @@ from collections.abc import Iterator
 
 import awkward as ak
 import numpy as np
-import uproot
 
 from ..labels import JETCLASS_LABELS
 from ._common import open_root
@@ -33,17 +32,19 @@ def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Ar
         iterator of ``ak.Array`` records (see docs/architecture.md); ``label`` is the index of the
         set one-hot branch, -1 when no ``label_*`` branch is set.
     """
+    # the open tree's own iterate: module-level uproot.iterate silently ignores entry_start
+    # (uproot 5.7 swallows unknown options) and would always read from entry 0
     with open_root(path, "JetClass ROOT") as f:
         if TREE not in f:
             raise FormatError(f"{path}: not a JetClass file, no TTree {TREE!r} (keys: {list(f.keys())[:10]})")
         tree = f[TREE]
         names = set(tree.keys())
-    check_fields(path, "JetClass", PART, names)
-    part = list(PART) + [b for b in PART_OPTIONAL if b in names]
-    labels = [b for b in JETCLASS_LABELS if b in names]
-    scal = [b for b in JET_OPTIONAL if b in names] + sorted(b for b in names if b.startswith("aux_"))
-    for chunk in uproot.iterate(f"{path}:{TREE}", part + labels + scal, step_size=step_size, entry_start=entry_start, library="ak"):
-        yield _convert(chunk, part, labels, scal)
+        check_fields(path, "JetClass", PART, names)
+        part = list(PART) + [b for b in PART_OPTIONAL if b in names]
+        labels = [b for b in JETCLASS_LABELS if b in names]
+        scal = [b for b in JET_OPTIONAL if b in names] + sorted(b for b in names if b.startswith("aux_"))
+        for chunk in tree.iterate(part + labels + scal, step_size=step_size, entry_start=entry_start, library="ak"):
+            yield _convert(chunk, part, labels, scal)
 
 
 def _convert(chunk: ak.Array, part: list[str], labels: list[str], scal: list[str]) -> ak.Array:

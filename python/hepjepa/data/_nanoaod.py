@@ -14,7 +14,6 @@ from collections.abc import Iterator
 
 import awkward as ak
 import numpy as np
-import uproot
 
 from ._common import flags_from_pdgid, jagged_record, open_root
 from ._errors import FormatError, MissingFieldsError
@@ -45,7 +44,14 @@ def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Ar
     with open_root(path, "NanoAOD ROOT") as f:
         if TREE not in f:
             raise FormatError(f"{path}: not a NanoAOD file, no TTree {TREE!r} (keys: {list(f.keys())[:10]})")
-        names = set(f[TREE].keys())
+        tree = f[TREE]
+        names = set(tree.keys())
+        yield from _iterate(path, tree, names, step_size, entry_start)
+
+
+def _iterate(path: str, tree, names: set[str], step_size: int, entry_start: int) -> Iterator[ak.Array]:
+    # the open tree's own iterate: module-level uproot.iterate silently ignores entry_start
+    # (uproot 5.7 swallows unknown options) and would always read from entry 0
     for cand, mapping, cidx in NAMINGS:
         need = [f"{cand}_{v}" for v in CAND_VARS] + [f"{mapping}_jetIdx", cidx, "nFatJet"]
         if all(n in names for n in need):
@@ -58,7 +64,7 @@ def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Ar
     jet_branches = sorted(b for b in names if b.startswith("FatJet_"))
     branches = [f"{cand}_{v}" for v in CAND_VARS] + optional + [f"{mapping}_jetIdx", cidx, "nFatJet"] + jet_branches
     start = entry_start
-    for chunk in uproot.iterate(f"{path}:{TREE}", branches, step_size=step_size, entry_start=entry_start, library="ak"):
+    for chunk in tree.iterate(branches, step_size=step_size, entry_start=entry_start, library="ak"):
         yield _convert(path, chunk, cand, mapping, cidx, jet_branches, start)
         start += len(chunk)
 

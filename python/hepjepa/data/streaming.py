@@ -68,14 +68,7 @@ def iter_jets(paths, format: str | None = None, step_size: int = 10_000, max_jet
         file_fmt = fmt or guess_format(path)
         reader = _READERS[file_fmt]
         start = int(entry_start) if k == 0 else 0
-        if start and file_fmt in _ROOT_TREES:
-            if start >= _root_entries(path, _ROOT_TREES[file_fmt]):
-                continue
-            # the ROOT readers hand entry_start to uproot.iterate, which ignores it (uproot 5.7
-            # swallows unknown options) and reads from entry 0: seek here instead
-            source = _jetclass_from(path, int(step_size), start) if file_fmt == "jetclass" else _nanoaod_from(path, int(step_size), start)
-        else:
-            source = reader(path, int(step_size), entry_start=start)
+        source = reader(path, int(step_size), entry_start=start)
         for chunk in source:
             if max_jets is not None and done + len(chunk) >= max_jets:
                 yield chunk[: max_jets - done]
@@ -83,42 +76,6 @@ def iter_jets(paths, format: str | None = None, step_size: int = 10_000, max_jet
             done += len(chunk)
             if len(chunk):
                 yield chunk
-
-
-_ROOT_TREES = {"jetclass": _jetclass.TREE, "nanoaod": _nanoaod.TREE}
-
-
-def _root_entries(path: str, tree: str) -> int:
-    import uproot
-
-    with uproot.open(path) as f:
-        return int(f[tree].num_entries) if tree in f else 0  # a missing tree is reported by the reader
-
-
-def _jetclass_from(path: str, step_size: int, entry_start: int) -> Iterator[ak.Array]:
-    # _jetclass.iter_file's branch selection, with the tree's own iterate (which honours entry_start)
-    import uproot
-
-    from ._errors import check_fields
-
-    with uproot.open(path) as f:
-        tree = f[_jetclass.TREE]
-        names = set(tree.keys())
-        check_fields(path, "JetClass", _jetclass.PART, names)
-        part = list(_jetclass.PART) + [b for b in _jetclass.PART_OPTIONAL if b in names]
-        labels = [b for b in _jetclass.JETCLASS_LABELS if b in names]
-        scal = [b for b in _jetclass.JET_OPTIONAL if b in names] + sorted(b for b in names if b.startswith("aux_"))
-        for chunk in tree.iterate(part + labels + scal, step_size=step_size, entry_start=entry_start, library="ak"):
-            yield _jetclass._convert(chunk, part, labels, scal)
-
-
-def _nanoaod_from(path: str, step_size: int, entry_start: int) -> Iterator[ak.Array]:
-    # NanoAOD is not a pretraining source: read from the start and drop the earlier events
-    # (correct, O(entry_start) reading); event_index counts events from the file's start
-    for chunk in _nanoaod.iter_file(path, step_size):
-        keep = ak.to_numpy(chunk["event_index"]) >= entry_start
-        if keep.any():
-            yield chunk[keep]
 
 
 class ShuffleBuffer:
