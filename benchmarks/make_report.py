@@ -109,22 +109,35 @@ def _speed_coffea(d):
     return [("coffea Runner end to end, events/s", ", ".join(f"{r['executor']}({r['workers']}) {r['events_per_s']:.0f}" for r in d["rows"]) + _load(d))]
 
 
+def _acc_auc(r) -> str:
+    return f"{r['accuracy_mean']:.3f}±{r.get('accuracy_std', 0.0):.3f} (AUC {r['auc_mean']:.3f})"
+
+
 def _fewshot(d):
+    # one row per label fraction: accuracy mean±std over seeds (the goal's metric) and AUC per mode
     rows = d["summary"]
-    parts = [f"{r['mode']}@{r['fraction']:g}: AUC {r['auc_mean']:.3f}" for r in rows]
-    return [(f"few-shot {d.get('task', '')} ({d.get('mode', '')})", ", ".join(parts))]
+    gain = d.get("finetune_minus_scratch_accuracy", {})
+    out = []
+    for frac in sorted({r["fraction"] for r in rows}):
+        parts = [f"{r['mode']} {_acc_auc(r)}" for r in rows if r["fraction"] == frac]
+        g = gain.get(f"{frac:g}") or gain.get(str(frac))
+        if g:
+            parts.append(f"finetune - scratch {100 * g['mean']:+.1f} points")
+        out.append((f"few-shot {d.get('task', '')}, {100 * frac:g}% labels, accuracy over {rows[0].get('n_seeds', '?')} seeds", ", ".join(parts)))
+    return out
 
 
 def _physics_compare(d):
+    rows = d["summary"]
     out = []
-    for r in d["summary"]:
-        if r.get("fraction") == 1.0:
-            out.append(r)
+    for task in sorted({r["task"] for r in rows}):
+        for frac in sorted({r["fraction"] for r in rows if r["task"] == task}):
+            sel = [r for r in rows if r["task"] == task and r["fraction"] == frac]
+            out.append((f"physics comparison ({d.get('mode', '')}), {task}, {100 * frac:g}% labels, accuracy",
+                        ", ".join(f"{r['model']} {_acc_auc(r)}" for r in sel)))
     if not out:
-        raise KeyError("no fraction-1.0 rows in summary")
-    tasks = sorted({r["task"] for r in out})
-    return [(f"physics comparison, {t}, 100% labels ({d.get('mode', '')})",
-             ", ".join(f"{r['model']} AUC {r['auc_mean']:.3f}" for r in out if r["task"] == t)) for t in tasks]
+        raise KeyError("no rows in summary")
+    return out
 
 
 def _ablations(d):
