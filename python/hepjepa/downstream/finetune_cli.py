@@ -46,32 +46,11 @@ def run(args: argparse.Namespace) -> int:
     from hepjepa._io import atomic_path
     from hepjepa.downstream.finetune import FinetuneConfig, finetune, load_labelled_tokens, remap_labels
     from hepjepa.downstream.splits import stratified_fraction
+    from hepjepa.downstream._backbone_source import resolve_backbone
     from hepjepa.downstream.tagger import build_tagger
-    from hepjepa.features import TokenizerConfig
     from hepjepa.labels import JETCLASS_LABELS
-    from hepjepa.model.config import BackboneConfig, load_yaml, to_dict
 
-    mode = args.mode or ("scratch" if args.scratch else "finetune")
-    if args.scratch and mode != "scratch":
-        raise ValueError(f"--scratch needs --mode scratch (or none), got --mode {mode}")
-    state, tok_cfg = None, TokenizerConfig()
-    if args.backbone:
-        from hepjepa.model.checkpoint import load_backbone, load_checkpoint
-
-        bb = load_backbone(args.backbone)
-        bb_cfg = to_dict(bb.config) if hasattr(bb, "config") else None
-        if bb_cfg is None:
-            raise ValueError(f"backbone from {args.backbone} carries no .config; cannot save a rebuildable tagger")
-        # --mode scratch with --backbone: same architecture and tokenizer, random weights (a fair baseline).
-        state = None if mode == "scratch" else bb.state_dict()
-        ck = load_checkpoint(args.backbone)
-        tok = ck.get("config", {}).get("data", {}).get("tokenizer") or ck.get("config", {}).get("tokenizer")
-        if tok:
-            tok_cfg = TokenizerConfig.from_dict(tok)
-    else:
-        bb_cfg = to_dict(load_yaml(BackboneConfig, args.backbone_config) if args.backbone_config else BackboneConfig())
-    if bb_cfg["num_features"] != len(tok_cfg.feature_names):
-        raise ValueError(f"backbone expects num_features={bb_cfg['num_features']}, tokenizer gives {len(tok_cfg.feature_names)}")
+    mode, bb_cfg, state, tok_cfg = resolve_backbone(args.backbone, args.scratch, args.backbone_config, args.mode, "finetune")
 
     train_tok, train_lab = load_labelled_tokens(args.train, tok_cfg, args.max_jets)
     val_tok, val_lab = load_labelled_tokens(args.val, tok_cfg, args.max_jets)

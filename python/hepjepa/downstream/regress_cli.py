@@ -44,27 +44,10 @@ def run(args: argparse.Namespace) -> int:
 
     from hepjepa._io import atomic_path
     from hepjepa.downstream.regress import load_regression_data, plot_pred_vs_true, predict_targets, resolution_metrics, train_regressor
+    from hepjepa.downstream._backbone_source import resolve_backbone
     from hepjepa.downstream.tagger import build_tagger, save_tagger
-    from hepjepa.features import TokenizerConfig
-    from hepjepa.model.config import BackboneConfig, load_yaml, to_dict
 
-    mode = args.mode or ("scratch" if args.scratch else "frozen")
-    if args.scratch and mode != "scratch":
-        raise ValueError(f"--scratch needs --mode scratch (or none), got --mode {mode}")
-    state, tok_cfg = None, TokenizerConfig()
-    if args.backbone:
-        from hepjepa.model.checkpoint import load_backbone, load_checkpoint
-
-        bb = load_backbone(args.backbone)
-        bb_cfg = to_dict(bb.config)
-        state = None if mode == "scratch" else bb.state_dict()  # scratch + --backbone: same architecture, random weights
-        tok = load_checkpoint(args.backbone).get("config", {}).get("data", {}).get("tokenizer")
-        if tok:
-            tok_cfg = TokenizerConfig.from_dict(tok)
-    else:
-        bb_cfg = to_dict(load_yaml(BackboneConfig, args.backbone_config) if args.backbone_config else BackboneConfig())
-    if bb_cfg["num_features"] != len(tok_cfg.feature_names):
-        raise ValueError(f"backbone expects num_features={bb_cfg['num_features']}, tokenizer gives {len(tok_cfg.feature_names)}")
+    mode, bb_cfg, state, tok_cfg = resolve_backbone(args.backbone, args.scratch, args.backbone_config, args.mode, "frozen")
     targets = tuple(args.targets)
     if len(targets) < 2:
         raise ValueError(f"--targets {list(targets)}: give at least two (the head shares one Tagger with >= 2 outputs)")
