@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+from sklearn.metrics import balanced_accuracy_score, roc_auc_score, roc_curve
 
 from hepjepa.downstream import metrics
 from hepjepa.downstream.splits import stratified_fraction
@@ -44,6 +44,61 @@ def test_rejection_hand_computed():
     assert metrics.background_rejection(scores, labels, 1, 0, 0.25) == float("inf")
 
 
+def _reference_eb(scores, labels, grid):
+    """eB on ``grid`` from sklearn's roc_curve: smallest fpr at each tpr, then linear in tpr."""
+    fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
+    tpr, fpr = np.r_[0.0, tpr], np.r_[0.0, fpr]  # the (0, 0) corner (sklearn starts above it at +inf)
+    ut, first = np.unique(tpr, return_index=True)
+    return np.interp(grid, ut, fpr[first])
+
+
+def test_roc_on_grid_perfect_inverted_and_random():
+    grid = metrics.ROC_GRID
+    assert grid.shape == (201,) and grid[0] == 0.0 and grid[-1] == 1.0
+    y = np.r_[np.ones(50, int), np.zeros(50, int)]
+    s = np.r_[np.linspace(0.6, 0.9, 50), np.linspace(0.1, 0.4, 50)]
+    perfect = np.c_[1 - s, s]
+    np.testing.assert_array_equal(metrics.roc_on_grid(perfect, y, 1, 0), np.zeros(201))
+    # every background jet scores above every signal jet: the first signal jet (eS = 1/50) comes
+    # after all background; between (0, 0) and (1/50, 1) the curve is the straight line
+    inverted = np.c_[s, 1 - s]
+    eb = metrics.roc_on_grid(inverted, y, 1, 0)
+    np.testing.assert_allclose(eb, np.minimum(1.0, 50 * grid), atol=1e-12)
+    # random scores: the curve follows the diagonal eB = eS
+    rng = np.random.default_rng(1)
+    r = rng.random(20000)
+    yr = rng.integers(0, 2, 20000)
+    eb = metrics.roc_on_grid(np.c_[1 - r, r], yr, 1, 0)
+    np.testing.assert_allclose(eb, grid, atol=0.02)
+
+
+@pytest.mark.parametrize("round_to", [None, 1])
+def test_roc_on_grid_matches_sklearn(round_to):
+    p, y = _toy(n=400, c=2, seed=4)
+    if round_to is not None:
+        p = np.round(p, round_to)  # ties: vertical and diagonal ROC segments
+    disc = p[:, 1] / (p[:, 0] + p[:, 1] + 1e-12)
+    grid = np.linspace(0, 1, 101)
+    np.testing.assert_allclose(metrics.roc_on_grid(p, y, 1, 0, grid), _reference_eb(disc, y == 1, grid), atol=1e-12)
+    # the rejection at a working point is the same curve's value
+    eb50 = metrics.roc_on_grid(p, y, 1, 0, [0.5])[0]
+    assert metrics.background_rejection(p, y, 1, 0, 0.5) == pytest.approx(1 / eb50)
+
+
+def test_roc_on_grid_rejects_bad_input():
+    p, y = _toy(c=2)
+    with pytest.raises(ValueError, match="non-decreasing"):
+        metrics.roc_on_grid(p, y, 1, 0, [0.5, 0.2])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        metrics.roc_on_grid(p, y, 1, 0, [0.0, 1.5])
+    with pytest.raises(ValueError, match="non-empty"):
+        metrics.roc_on_grid(p, y, 1, 0, [])
+    with pytest.raises(ValueError, match="signal class 5"):
+        metrics.roc_on_grid(p, y, 5, 0)
+    with pytest.raises(ValueError, match="both classes"):
+        metrics.roc_on_grid(p[y == 1], y[y == 1], 1, 0)
+
+
 def test_rejection_ignores_other_classes():
     p, y = _toy(c=3)
     r = metrics.background_rejection(p, y, 1, 0, 0.5)
@@ -80,19 +135,6 @@ def test_stratified_fraction_rejects_bad_values():
         stratified_fraction(np.zeros(5, int), 1e-5)
     with pytest.raises(ValueError, match="labels must be >= 0"):
         stratified_fraction(np.array([-1, 0]), 0.5)
-
-
-def test_evaluate_writes_json_and_plots(tmp_path):
-    import json
-
-    from hepjepa.downstream.evaluate import evaluate_scores
-
-    p, y = _toy(n=90)
-    emb = np.random.default_rng(0).normal(size=(90, 4)) + y[:, None]
-    rep = evaluate_scores(p, y, ["label_QCD", "label_A", "label_B"], tmp_path, embeddings=emb)
-    assert json.loads((tmp_path / "metrics.json").read_text())["accuracy"] == pytest.approx(rep["accuracy"])
-    for f in ("roc.png", "confusion.png", "tsne.png"):
-        assert (tmp_path / f).read_bytes()[:4] == b"\x89PNG"
 
 
 def test_linear_probe_separates_and_checks_shapes():

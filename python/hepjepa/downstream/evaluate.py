@@ -9,6 +9,7 @@ import numpy as np
 
 from hepjepa._io import atomic_path
 from hepjepa.downstream.metrics import classification_report
+from hepjepa.labels import flav_name
 
 __all__ = ["evaluate_scores", "plot_roc", "plot_confusion", "plot_tsne"]
 
@@ -17,25 +18,48 @@ def evaluate_scores(scores: np.ndarray, labels: np.ndarray, class_names: list[st
                     embeddings: np.ndarray | None = None, seed: int = 0, tsne_max: int = 2000) -> dict:
     """Write ``metrics.json``, ``roc.png``, ``confusion.png`` (and ``tsne.png`` given embeddings).
 
+    ``metrics.json`` names the classes the way the exported model's ``preprocess.json`` and the
+    coffea / C++ outputs do (``probQCD``, ``probTbqq``, from :func:`hepjepa.labels.flav_name`),
+    and records the mapping in ``class_labels`` / ``flav_names``. Infinite rejections (no
+    background jet passes) are written as ``null`` so the file stays strict JSON.
+
     Args:
         scores: (N, C) softmax scores. labels: (N,) local class indices (0 = QCD if present).
-        class_names: C names. out_dir: output directory.
+        class_names: C JetClass class names (``label_Tbqq``, ``Tbqq`` or ``probTbqq``).
+        out_dir: output directory.
         embeddings: (N, E) pooled embeddings for the t-SNE. seed: t-SNE seed.
         tsne_max: at most this many jets in the t-SNE (it is O(N^2)).
 
     Returns:
-        The metrics dict.
+        The metrics dict: ``n_jets``, ``accuracy``, ``macro_accuracy``, ``auc`` {probXxx: AUC},
+        ``rejection`` {probXxx: {"eS=0.5": 1/eB, ...}} (each class vs QCD), ``flav_names``,
+        ``class_labels``.
+
+    Raises:
+        KeyError: a class name that is not one of JetClass's ten classes.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    rep = classification_report(scores, labels, class_names)
+    flav = [flav_name(c) for c in class_names]
+    rep = {**classification_report(scores, labels, flav), "flav_names": flav, "class_labels": [str(c) for c in class_names]}
     with atomic_path(out / "metrics.json") as tmp:
-        tmp.write_text(json.dumps(rep, indent=2, default=lambda v: None if not np.isfinite(v) else v))
+        tmp.write_text(json.dumps(_finite_or_null(rep), indent=2, allow_nan=False))
     plot_roc(scores, labels, class_names, out / "roc.png")
     plot_confusion(scores, labels, class_names, out / "confusion.png")
     if embeddings is not None:
         plot_tsne(embeddings, labels, class_names, out / "tsne.png", seed=seed, max_points=tsne_max)
     return rep
+
+
+def _finite_or_null(obj):
+    """``obj`` with every non-finite float replaced by None (json.dumps would write ``Infinity``)."""
+    if isinstance(obj, dict):
+        return {k: _finite_or_null(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_or_null(v) for v in obj]
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
 
 
 def _style():

@@ -4,7 +4,8 @@ Example:
     hepjepa evaluate out/tagger.pt --test test.root -o eval/
 
 Writes ``metrics.json`` (accuracy, macro accuracy, one-vs-rest AUC, rejection 1/eB at
-eS = 30/50/99% of each class vs QCD), ``roc.png``, ``confusion.png``, ``tsne.png``.
+eS = 30/50/99% of each class vs QCD; classes named ``probQCD``, ``probTbqq``, ... as in the
+exported model's preprocess.json), ``roc.png``, ``confusion.png``, ``tsne.png``.
 """
 
 from __future__ import annotations

@@ -18,8 +18,14 @@ __all__ = [
     "macro_accuracy",
     "one_vs_rest_auc",
     "background_rejection",
+    "roc_on_grid",
+    "ROC_GRID",
     "classification_report",
 ]
+
+#: Signal efficiencies at which :func:`roc_on_grid` samples a ROC curve by default: 201 points
+#: in [0, 1], fine enough that linear interpolation between them is invisible on a 1/eB plot.
+ROC_GRID: np.ndarray = np.linspace(0.0, 1.0, 201)
 
 _EPS = 1e-12
 
@@ -115,7 +121,8 @@ def background_rejection(
     """Background rejection ``1 / eB`` at signal efficiency ``eff_s`` for ``signal`` vs ``background``.
 
     The discriminant is ``s_sig / (s_sig + s_bkg)`` (ParT/JetClass); eB is linearly
-    interpolated on the ROC curve at ``eff_s``. Returns ``inf`` when no background passes.
+    interpolated on the ROC curve at ``eff_s`` (see :func:`roc_on_grid`). Returns ``inf``
+    when no background passes.
 
     Args:
         scores: (N, C) softmax scores.
@@ -127,11 +134,52 @@ def background_rejection(
     Returns:
         1 / eB.
     """
-    scores, labels = _check(scores, labels)
     if not 0.0 < eff_s <= 1.0:
         raise ValueError(f"eff_s must lie in (0, 1], got {eff_s}")
+    e_b = float(roc_on_grid(scores, labels, signal, background, np.array([eff_s]))[0])
+    return float("inf") if e_b <= 0 else 1.0 / e_b
+
+
+def roc_on_grid(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    signal: int,
+    background: int = 0,
+    eff_s: np.ndarray | Sequence[float] = ROC_GRID,
+) -> np.ndarray:
+    """Background efficiency eB of ``signal`` vs ``background`` at each signal efficiency of ``eff_s``.
+
+    A compact, fixed-size ROC curve (the same grid for every model, so curves can be stored in
+    JSON and averaged over seeds). The discriminant is ``s_sig / (s_sig + s_bkg)`` over the jets
+    of the two classes only, as in :func:`background_rejection`. Where the exact ROC has a
+    vertical step (several eB at one eS) the smallest eB is taken, then eB is interpolated
+    linearly in eS between the curve's working points.
+
+    Args:
+        scores: (N, C) softmax scores.
+        labels: (N,) true class indices.
+        signal: signal class index.
+        background: background class index (QCD = 0).
+        eff_s: (P,) signal efficiencies in [0, 1], non-decreasing (default :data:`ROC_GRID`).
+
+    Returns:
+        (P,) float64 eB in [0, 1]; 1 / eB is the rejection (eB = 0: no background passes).
+
+    Raises:
+        ValueError: bad shapes, equal classes, a class without jets, or ``eff_s`` outside [0, 1]
+            or decreasing.
+    """
+    scores, labels = _check(scores, labels)
+    grid = np.asarray(eff_s, dtype=np.float64)
+    if grid.ndim != 1 or grid.size == 0:
+        raise ValueError(f"eff_s must be a non-empty 1-D grid, got shape {grid.shape}")
+    if grid.min() < 0.0 or grid.max() > 1.0 or np.any(np.diff(grid) < 0):
+        raise ValueError(f"eff_s must be non-decreasing values in [0, 1], got range [{grid.min()}, {grid.max()}]")
     if signal == background:
         raise ValueError(f"signal and background must differ, both are {signal}")
+    for name, c in (("signal", signal), ("background", background)):
+        if not 0 <= c < scores.shape[1]:
+            raise ValueError(f"{name} class {c} is not a column of scores with {scores.shape[1]} classes")
     disc = scores[:, signal] / (scores[:, signal] + scores[:, background] + _EPS)
     sig, bkg = disc[labels == signal], disc[labels == background]
     if len(sig) == 0 or len(bkg) == 0:
@@ -140,8 +188,7 @@ def background_rejection(
     # Best (smallest) eB at each reachable eS, so a vertical ROC segment does not make
     # the interpolation ambiguous; then linear interpolation between working points.
     ues, first = np.unique(es, return_index=True)
-    e_b = float(np.interp(eff_s, ues, eb[first]))
-    return float("inf") if e_b <= 0 else 1.0 / e_b
+    return np.interp(grid, ues, eb[first])
 
 
 def classification_report(
