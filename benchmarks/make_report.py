@@ -3,11 +3,15 @@
 Reads EVERY ``*.json`` in the results folder. Known benchmarks get hand-written rows
 (:data:`SUMMARISERS`); any other file with a ``summary`` dict gets a generic row; a file that is
 unreadable or shaped differently than expected is skipped with a printed note, never a crash.
-Plots (PNG, next to the JSON): ``speed_inference.png`` (jets/s vs batch), ``speed_scaling.png``
-(time and peak memory vs jet size), ``report_roc.png`` (ROC curves of all models, when a
-physics_compare JSON carries curves) and ``report_fewshot.png`` (few-shot curve from fewshot.json).
+Plots (PNG, next to the JSON, drawn by ``_plots`` where shared with the benchmarks):
+``speed_inference.png`` (jets/s vs batch), ``speed_scaling.png`` (time and peak memory vs jet
+size), ``report_roc.png`` (ROC curves of all models, top vs QCD at 100 % labels, from the curves
+stored in physics_compare.json; runs without a stored curve are named under the plot),
+``report_physics_fewshot.png`` (accuracy/AUC vs label fraction of all models, physics_compare.json)
+and ``report_fewshot.png`` (JEPA modes vs label fraction, fewshot.json).
 The README region between ``<!-- results:begin ... -->`` and ``<!-- results:end -->`` is replaced by
-a ``what | script | result`` table; the rest of README.md is left byte-for-byte as it was.
+a ``what | script | result`` table followed by links to the plots; the rest of README.md is left
+byte-for-byte as it was.
 
     .venv/bin/python benchmarks/make_report.py [--results DIR] [--readme README.md] [--no-plots]
 """
@@ -16,14 +20,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _plots
 BEGIN = re.compile(r"^<!-- results:begin.*?-->\s*$", re.M)
 END = "<!-- results:end -->"
 
-__all__ = ["ReportError", "collect_rows", "render_table", "replace_region", "make_plots", "main"]
+__all__ = ["ReportError", "PLOTS", "collect_rows", "render_table", "render_links", "replace_region", "make_plots", "main"]
 
 
 class ReportError(ValueError):
@@ -137,6 +144,13 @@ def _physics_compare(d):
                         ", ".join(f"{r['model']} {_acc_auc(r)}" for r in sel)))
     if not out:
         raise KeyError("no rows in summary")
+    curves = d.get("roc_curves")
+    if isinstance(curves, dict):
+        with_c = [c.split(" ")[0] for c in curves.get("with_curve", [])]
+        top = sorted(c for c in with_c if c.startswith("top_") and "_f1_" in c)
+        out.append((f"physics comparison ({d.get('mode', '')}), ROC curves stored (report_roc.png: top, 100% labels)",
+                    f"{len(with_c)} of {len(with_c) + len(curves.get('without_curve', {}))} runs carry a curve; "
+                    f"drawn: {', '.join(top) or 'none'}"))
     return out
 
 
@@ -218,44 +232,79 @@ def replace_region(text: str, table: str) -> str:
     return text[: b.end()] + "\n" + table + "\n" + text[e:]
 
 
+#: The report's plots, in the order the README links them: (file name, caption, source JSON).
+PLOTS = (
+    ("report_roc.png", "ROC curves of all models, top vs QCD, 100% labels", "physics_compare"),
+    ("report_physics_fewshot.png", "accuracy and AUC vs label fraction, all models, top vs QCD", "physics_compare"),
+    ("report_fewshot.png", "few-shot curve of the JEPA modes", "fewshot"),
+    ("speed_inference.png", "inference throughput vs batch size", "speed_inference"),
+    ("speed_scaling.png", "time and memory vs jet size", "speed_scaling"),
+)
+
+
 def make_plots(results: Path) -> list[Path]:
-    """Draw the plots that the JSON files allow; return the files written."""
+    """Draw the plots that the JSON files allow; return the files written.
+
+    A plot whose JSON is missing, has nothing to draw, or is shaped unexpectedly is skipped with a
+    printed note, never a crash.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    import _plots
+
     written = []
 
-    def save(fig, name):
+    def save_fig(fig, out):
         from hepjepa._io import atomic_path
 
-        out = Path(results) / name
         with atomic_path(out) as tmp:
             fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
         plt.close(fig)
-        written.append(out)
+        return out
 
     def load(name):
         p = Path(results) / f"{name}.json"
+        if not p.is_file():
+            p = Path(results) / f"{name}_quick.json"
         return json.loads(p.read_text()) if p.is_file() else None
 
-    for name, draw in (("speed_inference", _plot_inference), ("speed_scaling", _plot_scaling),
-                       ("physics_compare", _plot_roc), ("fewshot", _plot_fewshot)):
-        d = load(name) or load(name + "_quick")
+    draw = {
+        "report_roc.png": lambda d, out: _plots.physics_roc(d, out, task="top", fraction=1.0),
+        "report_physics_fewshot.png": lambda d, out: _plots.physics_fewshot(d, out, task="top"),
+        "report_fewshot.png": lambda d, out: _plot_fewshot(d, out, _plots),
+        "speed_inference.png": lambda d, out: save_fig(_plot_inference(d, plt), out),
+        "speed_scaling.png": lambda d, out: save_fig(_plot_scaling(d, plt), out),
+    }
+    for fname, _, src in PLOTS:
+        try:
+            d = load(src)
+        except (OSError, ValueError) as e:
+            print(f"note: cannot read {src}.json: {type(e).__name__}: {e}")
+            continue
         if d is None:
-            print(f"note: no {name}.json: its plot is skipped")
+            print(f"note: no {src}.json: {fname} is skipped")
             continue
         try:
-            fig = draw(d, plt)
-        except (KeyError, TypeError, ValueError, IndexError) as e:
-            print(f"note: cannot plot {name}: {type(e).__name__}: {e}")
+            got = draw[fname](d, Path(results) / fname)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+            plt.close("all")
+            print(f"note: cannot plot {fname} from {src}.json: {type(e).__name__}: {e}")
             continue
-        if fig is None:
-            print(f"note: {name}.json has nothing to plot")
+        if got is None:
+            print(f"note: {src}.json has nothing to draw for {fname}")
             continue
-        save(fig, f"{name}.png" if name.startswith("speed_") else f"report_{name.split('_')[-1]}.png")
+        written.append(Path(got))
     return written
+
+
+def render_links(pngs, readme_dir: Path) -> str:
+    """Markdown links to the report's plots among ``pngs`` (in PLOTS order), relative to ``readme_dir``."""
+    names = {Path(p).name: Path(p) for p in pngs}
+    items = [f"[{cap}]({Path(os.path.relpath(names[f], readme_dir)).as_posix()})" for f, cap, _ in PLOTS if f in names]
+    return "Plots: " + " · ".join(items) if items else ""
 
 
 def _plot_inference(d, plt):
@@ -287,40 +336,12 @@ def _plot_scaling(d, plt):
     return fig
 
 
-def _find_curves(obj, path=""):
-    """(label, fpr, tpr) of every dict in ``obj`` holding both ``fpr`` and ``tpr`` lists."""
-    if isinstance(obj, dict):
-        if isinstance(obj.get("fpr"), list) and isinstance(obj.get("tpr"), list):
-            yield obj.get("label") or obj.get("model") or path, obj["fpr"], obj["tpr"]
-        for k, v in obj.items():
-            yield from _find_curves(v, f"{path}/{k}" if path else str(k))
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from _find_curves(v, f"{path}[{i}]")
-
-
-def _plot_roc(d, plt):
-    curves = list(_find_curves(d))
-    if not curves:
-        return None
-    fig, ax = plt.subplots(figsize=(5, 5))
-    for label, fpr, tpr in curves:
-        ax.plot(tpr, [1 / max(f, 1e-6) for f in fpr], label=str(label))
-    ax.set(yscale="log", xlabel="signal efficiency", ylabel="background rejection 1/eB")
-    ax.legend(fontsize=7)
-    return fig
-
-
-def _plot_fewshot(d, plt):
-    rows = d["summary"]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for mode in sorted({r["mode"] for r in rows}):
-        pts = sorted((r["fraction"], r["auc_mean"], r.get("auc_std", 0.0)) for r in rows if r["mode"] == mode)
-        f, a, s = zip(*pts)
-        ax.errorbar(f, a, yerr=s, marker="o", capsize=3, label=mode)
-    ax.set(xscale="log", xlabel="fraction of labelled training jets", ylabel="test AUC", title=f"few-shot: {d.get('task', '')}")
-    ax.legend()
-    return fig
+def _plot_fewshot(d, out, _plots):
+    """fewshot.json: accuracy and AUC vs label fraction of the JEPA modes (scratch, frozen, finetune)."""
+    n = d.get("n_jets", {}).get("train") if isinstance(d.get("n_jets"), dict) else None
+    return _plots.plot_fewshot(d["summary"], out, group_key="mode", order=("scratch", "frozen", "finetune"),
+                               xlabel=f"label fraction of the {f'{n} ' if n else ''}training jets ({d.get('task', '')})",
+                               legend_title="fewshot.json: mean ± std over seeds")
 
 
 def main(argv=None) -> int:
@@ -333,15 +354,21 @@ def main(argv=None) -> int:
         raise FileNotFoundError(f"results folder {args.results} does not exist")
     rows = collect_rows(args.results)
     text = args.readme.read_text()
-    new = replace_region(text, render_table(rows))
+    replace_region(text, "")  # a malformed README fails before any plot is drawn
+    if args.no_plots:
+        pngs = [args.results / f for f, _, _ in PLOTS if (args.results / f).is_file()]
+    else:
+        pngs = make_plots(args.results)
+        for p in pngs:
+            print("wrote", p)
+    links = render_links(pngs, args.readme.resolve().parent)
+    new = replace_region(text, render_table(rows) + (f"\n\n{links}" if links else ""))
     from hepjepa._io import atomic_path
 
-    with atomic_path(args.readme) as tmp:
-        Path(tmp).write_text(new)
-    print(f"{len(rows)} rows -> {args.readme}")
-    if not args.no_plots:
-        for p in make_plots(args.results):
-            print("wrote", p)
+    if new != text:
+        with atomic_path(args.readme) as tmp:
+            Path(tmp).write_text(new)
+    print(f"{len(rows)} rows -> {args.readme}" + ("" if new != text else " (unchanged)"))
     return 0
 
 

@@ -20,15 +20,27 @@ Peers: weaver-core's real ``ParticleTransformer`` / ``ParticleNet`` classes at C
 (``_peers.PEER_CONFIGS``, the same for every task), trained with the same loop (AdamW, warm-up + cosine,
 clip 1, early stopping). Inputs from ``_peers.peer_inputs`` (features from hepjepa.features).
 
+ROC curves: every run stores its test ROC as ``roc`` = {signal, background, eff_b}: the background
+efficiency at each signal efficiency of the fixed grid ``roc_eff_s`` (ROC_EFF_S, 101 points in [0, 1],
+``hepjepa.downstream.metrics.roc_on_grid``: discriminant s_sig / (s_sig + s_bkg), linear
+interpolation). Binary tasks: signal = class 1 (Tbqq for top, quark for q/g); ten-class: Tbqq vs QCD
+only (the same pair as its rej50/rej30). Runs cached before curves were stored get theirs at report
+time from their saved test scores (``scores/<run>.npz``, kept for top vs QCD seed 0) when the scores
+reproduce the run's AUC exactly; the others have none and the plots omit them (listed in the JSON's
+``roc_curves``).
+
 Writes benchmarks/results/physics_compare[_quick].json (every run, mean ± std over seeds per task x
 model x fraction, versions, machine, load average), physics_compare[_quick]_roc.png (top vs QCD, 100 %
-labels, seed 0, all models) and physics_compare[_quick]_fewshot.png (top vs QCD accuracy/AUC vs
-fraction, error bars = std over seeds), and exports the trained ParT (top vs QCD, 100 %, seed 0) to
+labels, all models, every run with a curve; band = std over seeds) and
+physics_compare[_quick]_fewshot.png (top vs QCD accuracy/AUC vs fraction, error bars = std over
+seeds), both drawn by ``_plots``, and exports the trained ParT (top vs QCD, 100 %, seed 0) to
 data/bench_runs/part_top/model.onnx + preprocess.json. Runs are cached (one JSON per run under the work
-folder), so an interrupted run continues, and ``--report-only`` rebuilds the outputs from the cache.
+folder), so an interrupted run continues, ``--report-only`` rebuilds the outputs from the cache, and
+``--rerun RUN ...`` trains the named runs again (replacing their cache; only their tasks are loaded).
 
     python benchmarks/physics_compare.py --quick     # a few minutes on 2 CPU cores
     python benchmarks/physics_compare.py             # the full grid (see SETTINGS["full"])
+    python benchmarks/physics_compare.py --rerun top_part_f1_s0 --workers 1
 """
 
 from __future__ import annotations
@@ -45,6 +57,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _peers  # noqa: E402
+import _plots  # noqa: E402
 import fewshot  # noqa: E402
 from _common import ROOT, machine, write_json  # noqa: E402
 
@@ -64,6 +77,9 @@ TASKS = {
 #: stay described by what they used. Our top-vs-QCD JEPA runs reproduce fewshot.json's rows bit for bit.
 BUDGET = {0.005: (16, 150, 30), 0.01: (16, 100, 25), 0.05: (32, 60, 15), 0.2: (64, 25, 6), 1.0: (64, 12, 4)}
 FT = {"lr": 1e-3, "backbone_lr_scale": 0.3, "layer_decay": 0.75, "weight_decay": 0.01, "head": "class_attention"}
+#: Signal efficiencies at which every run's ROC curve is stored (101 points: compact in the JSON,
+#: and linear interpolation between 1 %-spaced points is invisible on a 1/eB plot).
+ROC_EFF_S = np.linspace(0.0, 1.0, 101)
 #: Why the grid is smaller than "every fraction for every task": the whole full run must fit about
 #: an hour of CPU on a 2-core machine shared with five other jobs (see the JSON's "budget_note").
 SETTINGS = {
@@ -131,6 +147,26 @@ def metrics(p: np.ndarray, y: np.ndarray, task: str) -> dict:
             "rej50_vs_qcd": {JETCLASS_LABELS[c]: background_rejection(p, y, c, 0, 0.5) for c in range(1, p.shape[1])}}
 
 
+def roc_curve(p: np.ndarray, y: np.ndarray, task: str) -> dict:
+    """The run's compact ROC: background efficiency at each signal efficiency of ROC_EFF_S.
+
+    Binary tasks: class 1 (the task's positive class) vs class 0. Ten-class: Tbqq vs QCD with the
+    discriminant s_T / (s_T + s_QCD), the same pair as the ten-class rej50/rej30.
+
+    Returns:
+        {"signal": class name, "background": class name, "eff_b": [P floats, rounded to 1e-6]}.
+    """
+    from hepjepa.downstream.metrics import roc_on_grid
+    from hepjepa.labels import JETCLASS_LABELS
+
+    if task == "ten":
+        sig, bkg, names = JETCLASS_LABELS.index("label_Tbqq"), 0, list(JETCLASS_LABELS)
+    else:
+        sig, bkg, names = 1, 0, TASKS[task]["classes"]
+    eb = roc_on_grid(p, y, sig, bkg, ROC_EFF_S)
+    return {"signal": names[sig], "background": names[bkg], "eff_b": [round(float(v), 6) for v in eb]}
+
+
 def run_one(task: str, model: str, frac: float, seed: int, budget: tuple[int, int, int], data: dict, blob: dict, save: Path | None = None) -> tuple[dict, np.ndarray]:
     """Train one model on one (task, fraction, seed) and score the test set.
 
@@ -174,7 +210,8 @@ def run_one(task: str, model: str, frac: float, seed: int, budget: tuple[int, in
         n_params = sum(q.numel() for q in net.parameters())
     cpu = time.process_time() - t0
     row = {"task": task, "model": model, "fraction": frac, "seed": seed, "n_train": int(len(sel)), **metrics(p, yte, task),
-           "best_epoch": hist["best_epoch"], "epochs_run": len(hist["val_loss"]), "best_val_loss": hist["best_val_loss"], "n_params": int(n_params), "cpu_s": cpu}
+           "best_epoch": hist["best_epoch"], "epochs_run": len(hist["val_loss"]), "best_val_loss": hist["best_val_loss"], "n_params": int(n_params), "cpu_s": cpu,
+           "roc": roc_curve(p, yte, task)}
     return row, p
 
 
@@ -316,17 +353,41 @@ def _rel(p: Path) -> str:
 # ---------------------------------------------------------------- report
 
 def collect(jobs: list[tuple], work: Path, fs: dict | None) -> tuple[list[dict], list[tuple]]:
-    """Cached rows of ``jobs`` (+ fewshot.json's top JEPA rows when given); also the missing jobs."""
+    """Cached rows of ``jobs`` (+ fewshot.json's top JEPA rows when given); also the missing jobs.
+
+    A cached row without a ROC curve (run before curves were stored) gets one from its saved test
+    scores when they exist and reproduce the row's AUC (see :func:`_curve_from_scores`)."""
     rows, missing = [], []
     for j in jobs:
         f = work / "runs" / f"{_key(*j)}.json"
         if f.is_file():
-            rows.append({**json.loads(f.read_text()), "source": "physics_compare"})
+            row = {**json.loads(f.read_text()), "source": "physics_compare"}
+            if "roc" not in row:
+                row.update(_curve_from_scores(row, work))
+            rows.append(row)
         else:
             missing.append(j)
     if fs is not None:
         rows += [{"task": "top", "model": r["mode"], **{k: v for k, v in r.items() if k != "mode"}, "source": "fewshot.json"} for r in fs["runs"]]
     return rows, missing
+
+
+def _curve_from_scores(row: dict, work: Path) -> dict:
+    """{"roc", "roc_from"} from ``work/scores/<run>.npz``, or {"roc_missing": why}.
+
+    The npz is written by the same job as the run JSON, but a later re-run of one of them alone
+    would make them disagree: the curve is used only when the scores give the row's AUC back to
+    1e-9, so a plotted curve always belongs to the numbers in the table."""
+    key = _key(row["task"], row["model"], row["fraction"], row["seed"])
+    f = work / "scores" / f"{key}.npz"
+    if not f.is_file():
+        return {"roc_missing": "run cached before ROC curves were stored; no saved test scores (kept only for top vs QCD seed 0)"}
+    z = np.load(f)
+    p, y = z["scores"], z["labels"]
+    auc = metrics(p, y, row["task"])["auc"]
+    if abs(auc - row["auc"]) > 1e-9:
+        return {"roc_missing": f"saved scores {f.name} give AUC {auc:.6f}, the run {row['auc']:.6f}: not the same run"}
+    return {"roc": roc_curve(p, y, row["task"]), "roc_from": f"scores/{f.name} (test scores saved by the run; curve computed at report time)"}
 
 
 def main() -> int:
@@ -337,8 +398,15 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2, help="training processes (1 torch thread each)")
     ap.add_argument("--report-only", action="store_true", help="no training: write JSON/plots/ONNX from the cached runs")
     ap.add_argument("--run-top-jepa", action="store_true", help="run the top-vs-QCD JEPA modes even when fewshot.json could be reused")
+    ap.add_argument("--rerun", nargs="+", default=[], metavar="RUN",
+                    help="train these runs again (names as in missing_runs / the cache, e.g. top_part_f1_s0), replacing their cached "
+                         "results; the old run JSON is kept under runs/replaced/. Nothing else is trained.")
     a = ap.parse_args()
+    if a.rerun and a.report_only:
+        ap.error("--rerun trains runs; it cannot be combined with --report-only")
     import torch
+
+    from hepjepa._io import atomic_path
 
     torch.set_num_threads(1)
     _peers.require_weaver()
@@ -357,14 +425,17 @@ def main() -> int:
     from hepjepa.model.checkpoint import load_checkpoint
 
     tok_cfg = TokenizerConfig.from_dict(load_checkpoint(ck)["config"]["data"]["tokenizer"])
-    n_jets = {}
+    n_jets = json.loads((work / "n_jets.json").read_text()) if (work / "n_jets.json").is_file() else {}
+    if a.rerun:
+        run_jobs = _rerun_jobs(a.rerun, job_list(s, skip_top_jepa=False), work)
+    else:
+        run_jobs = jobs
     if not a.report_only:
-        datas = {t: load_task(t, tok_cfg, s) for t in TASKS}
-        n_jets = {t: {k: int(len(v[2])) for k, v in d.items()} for t, d in datas.items()}
-        (work / "n_jets.json").write_text(json.dumps(n_jets))
-        run_grid(jobs, datas, ck, s, work, _part_dir(work, name), a.workers)
-    elif (work / "n_jets.json").is_file():
-        n_jets = json.loads((work / "n_jets.json").read_text())
+        datas = {t: load_task(t, tok_cfg, s) for t in TASKS if any(j[0] == t for j in run_jobs)}
+        n_jets.update({t: {k: int(len(v[2])) for k, v in d.items()} for t, d in datas.items()})
+        with atomic_path(work / "n_jets.json") as tmp:
+            Path(tmp).write_text(json.dumps(n_jets))
+        run_grid(run_jobs, datas, ck, s, work, _part_dir(work, name), a.workers)
     fs = fs or (None if a.run_top_jepa else reusable_fewshot(s, ck, name))
     fs_check = _fewshot_consistency(fs, work) if fs is not None else []
     if fs_check:
@@ -376,6 +447,11 @@ def main() -> int:
         jobs = [j for j in jobs if not (j[0] == "top" and j[1] in JEPA_MODES)]
     rows, missing = collect(jobs, work, fs)
     summary = fewshot.summarise(rows, ("task", "model", "fraction"))
+    roc_info = {"eff_s": "roc_eff_s (101 points); each run's roc.eff_b is eB at those eS",
+                "with_curve": [_key(r["task"], r["model"], r["fraction"], r["seed"]) + (" (from saved scores)" if "roc_from" in r else "")
+                               for r in rows if "roc" in r],
+                "without_curve": {_key(r["task"], r["model"], r["fraction"], r["seed"]): r.get("roc_missing", "no curve stored")
+                                  for r in rows if "roc" not in r}}
     try:
         onnx_info = _export_part(work, name)
     except Exception as e:  # recorded in the JSON and re-raised after the results are written
@@ -402,6 +478,7 @@ def main() -> int:
         "data": {"folder": "data/bench", "generator_commands": (ROOT / "data" / "bench" / "commands.txt").read_text().splitlines()},
         "n_jets": n_jets, "commands": [shlex.join([sys.executable, *sys.argv])],
         "summary": summary, "goals": goals, "onnx_part_top": onnx_info,
+        "roc_eff_s": [round(float(v), 6) for v in ROC_EFF_S], "roc_curves": roc_info,
         "status": "complete" if not missing else (f"partial: {len(jobs) - len(missing)} of {len(jobs)} runs done; the grid (ordered most "
                                                   "informative first) was stopped at the deadline, missing_runs lists the rest"),
         "missing_runs": [_key(*j) for j in missing], "runs": rows,
@@ -410,8 +487,8 @@ def main() -> int:
                     "note": "no GPU; 2-core machine shared with other engineers' jobs; every run used 1 torch thread"},
     }
     path = write_json(f"physics_compare{'_quick' if a.quick else ''}", out)
-    _plot_roc(work, path.with_name(path.stem + "_roc.png"))
-    _plot_fewshot(summary, path.with_name(path.stem + "_fewshot.png"))
+    _plots.physics_roc(out, path.with_name(path.stem + "_roc.png"))
+    _plots.physics_fewshot(out, path.with_name(path.stem + "_fewshot.png"))
     _table(summary)
     print(json.dumps(goals, indent=1))
     print(f"wrote {path} ({len(missing)} runs missing)")
@@ -488,65 +565,27 @@ def _table(summary: list[dict]) -> None:
                                               for f in fr) + " |")
 
 
-def _plot_roc(work: Path, path: Path) -> None:
-    import matplotlib
+def _rerun_jobs(names: list[str], jobs: list[tuple], work: Path) -> list[tuple]:
+    """The jobs named in ``names``; their cached run JSONs are moved to ``work/runs/replaced/``.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Raises:
+        KeyError: a name that is not a run of this grid (the closest one is suggested).
+    """
+    by = {_key(*j): j for j in jobs}
+    out = []
+    for n in names:
+        if n not in by:
+            import difflib
 
-    from hepjepa._io import atomic_path
-
-    fig, ax = plt.subplots(figsize=(6, 5))
-    drawn = 0
-    for m in MODELS:
-        f = work / "scores" / f"{_key('top', m, 1.0, 0)}.npz"
-        if not f.is_file():
-            continue
-        z = np.load(f)
-        p, y = z["scores"], z["labels"]
-        disc = p[:, 1] / (p[:, 0] + p[:, 1] + 1e-12)
-        thr = np.sort(np.unique(disc))[::-1]
-        es = np.array([(disc[y == 1] >= t).mean() for t in thr])
-        eb = np.array([(disc[y == 0] >= t).mean() for t in thr])
-        ok = eb > 0
-        ax.plot(es[ok], 1.0 / eb[ok], label=LABELS[m])
-        drawn += 1
-    ax.set_yscale("log")
-    ax.set_xlabel("signal efficiency (Tbqq)")
-    ax.set_ylabel("background rejection 1/eB (QCD)")
-    ax.set_title("top vs QCD, 100% labels, seed 0")
-    ax.grid(alpha=0.3)
-    if drawn:
-        ax.legend()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-
-
-def _plot_fewshot(summary: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from hepjepa._io import atomic_path
-
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
-    for m in MODELS:
-        r = sorted((x for x in summary if x["task"] == "top" and x["model"] == m), key=lambda x: x["fraction"])
-        if not r:
-            continue
-        for ax, k in zip(axes, ("accuracy", "auc")):
-            ax.errorbar([x["fraction"] for x in r], [x[f"{k}_mean"] for x in r], yerr=[x[f"{k}_std"] for x in r], label=LABELS[m], marker="o", capsize=3)
-    for ax, k in zip(axes, ("test accuracy", "test AUC")):
-        ax.set_xscale("log")
-        ax.set_xlabel("label fraction of the 3000 top/QCD training jets")
-        ax.set_ylabel(k)
-        ax.grid(alpha=0.3)
-        ax.legend(title="top vs QCD, mean ± std over seeds")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
+            close = difflib.get_close_matches(n, list(by), n=1)
+            raise KeyError(f"--rerun {n!r} is not a run of this grid" + (f"; did you mean {close[0]!r}?" if close else f"; runs look like {next(iter(by))!r}"))
+        out.append(by[n])
+    for j in out:
+        f = work / "runs" / f"{_key(*j)}.json"
+        if f.is_file():
+            (work / "runs" / "replaced").mkdir(parents=True, exist_ok=True)
+            os.replace(f, work / "runs" / "replaced" / f.name)
+    return out
 
 
 if __name__ == "__main__":

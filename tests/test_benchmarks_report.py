@@ -30,6 +30,17 @@ def _results(tmp_path: Path) -> Path:
         "rows": [{"runtime": rt, "threads": th, "batch": b, "jets_per_s": 100.0 * b, "latency_p50_us": 10.0, "latency_p99_us": 20.0}
                  for rt in ("cpp", "ort") for th in (1, 2) for b in (1, 64)],
     }))
+    grid = [i / 10 for i in range(11)]
+    (res / "physics_compare.json").write_text(json.dumps({
+        "mode": "full", "tasks": {"top": "top vs QCD"}, "models": {"part": "ParT", "scratch": "scratch"}, "roc_eff_s": grid,
+        "summary": [{"task": "top", "model": m, "fraction": f, "n_seeds": 2, "accuracy_mean": 0.9, "accuracy_std": 0.01, "auc_mean": 0.95,
+                     "auc_std": 0.01} for m in ("part", "scratch") for f in (0.01, 1.0)],
+        "runs": [{"task": "top", "model": m, "fraction": 1.0, "seed": sd, "auc": 0.95,
+                  **({"roc": {"signal": "label_Tbqq", "background": "label_QCD", "eff_b": [x ** 2 for x in grid]}} if sd == 0 else {})}
+                 for m in ("part", "scratch") for sd in (0, 1)],
+        "roc_curves": {"with_curve": ["top_part_f1_s0", "top_scratch_f1_s0 (from saved scores)"],
+                       "without_curve": {"top_part_f1_s1": "x", "top_scratch_f1_s1": "x"}},
+    }))
     (res / "broken.json").write_text("{not json")
     (res / "fewshot.json").write_text(json.dumps({"summary": "a string, not the expected list"}))
     (res / "other_tool.json").write_text(json.dumps({"summary": {"speed": 12.5, "flag": True}}))
@@ -54,6 +65,15 @@ def test_region_replaced_rest_untouched(tmp_path, capsys):
     assert "skipping broken.json" in out and "skipping fewshot.json" in out
     assert (res / "speed_scaling.png").stat().st_size > 1000
     assert (res / "speed_inference.png").stat().st_size > 1000
+    # the ROC plot of all models comes from the curves stored in physics_compare.json
+    assert (res / "report_roc.png").read_bytes()[:4] == b"\x89PNG"
+    assert (res / "report_physics_fewshot.png").read_bytes()[:4] == b"\x89PNG"
+    assert not (res / "report_fewshot.png").exists()  # fewshot.json is malformed: skipped, not drawn
+    assert "ROC curves stored" in region and "2 of 4 runs carry a curve; drawn: top_part_f1_s0, top_scratch_f1_s0" in region
+    # the region links the plots drawn, relative to the README, after the table
+    links = region.strip().splitlines()[-1]
+    assert links.startswith("Plots: [ROC curves of all models, top vs QCD, 100% labels](results/report_roc.png)")
+    assert "(results/speed_scaling.png)" in links and "report_fewshot.png" not in links
     # idempotent: a second run gives the same README
     make_report.main(["--results", str(res), "--readme", str(readme), "--no-plots"])
     assert readme.read_text() == text
