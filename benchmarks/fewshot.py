@@ -1,18 +1,25 @@
 """Few-shot benchmark (issue 4): scratch vs JEPA frozen vs JEPA fine-tuned at several label fractions.
 
-Data: the shared set of ``benchmarks/make_bench_data.sh`` (data/bench, JetClass ROOT layout).
+Data (``benchmarks/make_bench_data.sh``, JetClass ROOT layout): the ten-class set data/bench and the
+large top-vs-QCD set data/bench_top (10000 + 10000 training jets, 1000 + 1000 val, 2500 + 2500 test;
+the header of make_bench_data.sh has its command).
 
-1. Pretrain a backbone self-supervised on ALL ten classes' training files (labels unused), with
-   ``hepjepa pretrain --config benchmarks/configs/fewshot_pretrain.yaml`` (skipped when
-   ``--backbone`` names an existing checkpoint, or when the run folder already holds one).
-2. Top (Tbqq) vs QCD: train = train_tbqq + train_qcd (3000 jets), a stratified label fraction
-   chosen by ``hepjepa.downstream.splits.stratified_fraction`` with the run seed; val = val files
-   (early stopping on val loss, best-val weights kept); test = test files.
+1. Pretrain a backbone self-supervised on every unlabelled training jet (:func:`unlabelled_files`:
+   data/bench's ten classes plus data/bench_top's training jets, labels unused) with
+   ``hepjepa pretrain --config benchmarks/configs/fewshot_pretrain.yaml`` (skipped when ``--backbone``
+   names an existing checkpoint, or when the run folder already holds a finished one).
+2. Top (Tbqq) vs QCD on data/bench_top: a stratified label fraction of the 20000 training jets
+   chosen by ``hepjepa.downstream.splits.stratified_fraction`` with the run seed (0.1 % = 20 jets,
+   1 % = 200); val = the val files (early stopping on val loss, best-val weights kept); test = the
+   5000 test jets. (The quick mode uses a slice of data/bench instead.)
 3. For every fraction x seed x mode (scratch = same architecture, random init; frozen; finetune)
    train a class-attention tagger with ``hepjepa.downstream.finetune`` under the same budget
    (batch size, max epochs, patience) per fraction, and score the test set.
 4. Diagnostics: a linear probe (logistic regression on pooled embeddings) of the pretrained
    backbone vs the same backbone at random init, and the pretraining collapse monitors.
+
+The pretraining recipe (``fewshot_pretrain.yaml``) was chosen with ``benchmarks/pretrain_sweep.py``
+on the val jets only (``results/pretrain_sweep.json``).
 
 Writes benchmarks/results/fewshot[_quick].json (per mode/fraction: accuracy, AUC, 1/eB at
 eS=0.5 and 0.3, mean and std over seeds, and every run) and fewshot[_quick].png. Runs are
@@ -40,6 +47,7 @@ from _common import ROOT, machine, write_json  # noqa: E402
 
 PY = sys.executable
 BENCH = ROOT / "data" / "bench"
+TOP = ROOT / "data" / "bench_top"
 CLASSES = ("qcd", "tbqq", "tbl", "wqq", "zqq", "hbb", "hcc", "hgg", "h4q", "hqql")
 PRETRAIN_CONFIG = ROOT / "benchmarks" / "configs" / "fewshot_pretrain.yaml"
 MODES = ("scratch", "frozen", "finetune")
@@ -52,10 +60,14 @@ SEEDS = (0, 1, 2)
 #: epochs without a val-loss improvement.
 BUDGET = {0.005: (16, 150, 30), 0.01: (16, 100, 25), 0.05: (32, 60, 15), 0.2: (64, 25, 6), 1.0: (64, 12, 4)}
 QUICK_BUDGET = {0.01: (16, 20, 10), 1.0: (64, 3, 3)}
+#: The same on data/bench_top's 20000 training jets (0.1 % = 20 jets ... 100 %): fewer epochs where
+#: an epoch is long, so the 100 % runs cost minutes, not an hour, on one core.
+TOP_FRACTIONS = (0.001, 0.005, 0.01, 0.05, 0.2, 1.0)
+TOP_BUDGET = {0.001: (16, 150, 30), 0.005: (16, 100, 20), 0.01: (32, 80, 15), 0.05: (64, 40, 8), 0.2: (64, 15, 4), 1.0: (128, 6, 2)}
 
 SETTINGS = {
-    "quick": {"fractions": [0.01, 1.0], "seeds": [0, 1], "budget": QUICK_BUDGET, "pretrain_steps": 100, "max_jets": 600, "max_eval_jets": 200},
-    "full": {"fractions": list(FRACTIONS), "seeds": list(SEEDS), "budget": BUDGET, "pretrain_steps": None, "max_jets": None, "max_eval_jets": None},
+    "quick": {"data": BENCH, "fractions": [0.01, 1.0], "seeds": [0, 1], "budget": QUICK_BUDGET, "pretrain_steps": 100, "max_jets": 600, "max_eval_jets": 200},
+    "full": {"data": TOP, "fractions": list(TOP_FRACTIONS), "seeds": list(SEEDS), "budget": TOP_BUDGET, "pretrain_steps": None, "max_jets": None, "max_eval_jets": None},
 }
 
 #: Fine-tuning hyper-parameters, chosen on the val set at 1% labels (never the test set): the
@@ -73,13 +85,20 @@ def sh(cmd: list[str], log: list[str]) -> None:
     subprocess.run(cmd, check=True, cwd=ROOT)
 
 
-def bench_files(split: str, classes=CLASSES) -> list[str]:
-    """data/bench/<split>_<class>.root for ``classes``; raise if one is missing."""
-    out = [BENCH / f"{split}_{c}.root" for c in classes]
+def bench_files(split: str, classes=CLASSES, root: Path = BENCH) -> list[str]:
+    """<root>/<split>_<class>.root for ``classes`` (root: data/bench); raise if one is missing."""
+    out = [Path(root) / f"{split}_{c}.root" for c in classes]
     missing = [str(p) for p in out if not p.is_file()]
     if missing:
-        raise FileNotFoundError(f"bench data missing {missing}; run `bash benchmarks/make_bench_data.sh` first")
+        raise FileNotFoundError(f"bench data missing {missing}; run `bash benchmarks/make_bench_data.sh` first (see its header for data/bench_top)")
     return [str(p) for p in out]
+
+
+def unlabelled_files(quick: bool = False) -> list[str]:
+    """Pretraining jets: data/bench's ten classes plus data/bench_top's training jets (full mode, when generated)."""
+    files = bench_files("train")
+    top = [str(TOP / f"train_{c}.root") for c in ("qcd", "tbqq")]
+    return files if quick else files + [f for f in top if Path(f).is_file()]
 
 
 def pretrain(out_dir: Path, log: list[str], steps: int | None = None, overrides: list[str] = (), config: Path = PRETRAIN_CONFIG) -> Path:
@@ -123,14 +142,15 @@ def pretrain_summary(ck: Path) -> dict:
             "monitors": [{k: rows[i][k] for k in ("step", "loss", "target_std", "effective_rank", "jets_per_s")} for i in pick]}
 
 
-def load_data(tok_cfg, max_jets: int | None, max_eval_jets: int | None) -> dict:
-    """Tokenised top-vs-QCD train/val/test sets, labels remapped to 0 = QCD, 1 = Tbqq."""
+def load_data(tok_cfg, max_jets: int | None, max_eval_jets: int | None, root: Path = BENCH, splits=("train", "val", "test")) -> dict:
+    """Tokenised top-vs-QCD sets of ``root`` (per file at most ``max_jets`` / ``max_eval_jets``), labels 0 = QCD, 1 = Tbqq."""
     from hepjepa.downstream.finetune import load_labelled_tokens, remap_labels
     from hepjepa.labels import JETCLASS_LABELS
 
     data = {}
-    for split, cap in (("train", max_jets), ("val", max_eval_jets), ("test", max_eval_jets)):
-        parts = [load_labelled_tokens([f], tok_cfg, cap) for f in bench_files(split, ("qcd", "tbqq"))]
+    for split in splits:
+        cap = max_jets if split == "train" else max_eval_jets
+        parts = [load_labelled_tokens([f], tok_cfg, cap) for f in bench_files(split, ("qcd", "tbqq"), root)]
         from hepjepa.features.tokenize import Tokens
 
         tok = Tokens.concat([p[0] for p in parts], pad_to_groups=tok_cfg.max_groups)
@@ -285,19 +305,19 @@ def main() -> int:
         ck = Path(a.backbone)
     else:
         ck = pretrain(work / "backbone" if a.quick else ROOT / "data" / "bench_runs" / "backbone", log, s["pretrain_steps"],
-                      [f"data.train={json.dumps(bench_files('train'))}"])
+                      [f"data.train={json.dumps(unlabelled_files(a.quick))}"])
     from hepjepa.features import TokenizerConfig
 
     blob = backbone_blob(ck)
-    data = load_data(TokenizerConfig.from_dict(blob["tokenizer"]), s["max_jets"], s["max_eval_jets"])
+    data = load_data(TokenizerConfig.from_dict(blob["tokenizer"]), s["max_jets"], s["max_eval_jets"], root=s["data"])
     if a.val_sweep:
-        return val_sweep(blob, data, work.parent / "lr_sweep_val.json")
+        return val_sweep(blob, data, work.parent / "lr_sweep_val.json", s["budget"])
     log.append(f"{shlex.join([PY, *sys.argv])}  # in-process fine-tuning + evaluation of every run below")
     rows = run_grid(blob, data, s, work / "runs", a.workers)
     probes = [] if a.no_probe else linear_probes(blob, data, s["fractions"], s["seeds"])
     summary = summarise(rows, ("mode", "fraction"))
     gain = _gain(summary)
-    out = {"mode": name, "task": "top (Tbqq) vs QCD", "data": {k: [str(Path(f).relative_to(ROOT)) for f in bench_files(k, ("qcd", "tbqq"))] for k in ("train", "val", "test")},
+    out = {"mode": name, "task": "top (Tbqq) vs QCD", "data": {k: [str(Path(f).relative_to(ROOT)) for f in bench_files(k, ("qcd", "tbqq"), s["data"])] for k in ("train", "val", "test")},
            "n_jets": {k: int(len(v[1])) for k, v in data.items()}, "fractions": s["fractions"], "seeds": s["seeds"],
            "budget_per_fraction": {str(f): dict(zip(("batch_size", "max_epochs", "patience"), s["budget"][f])) for f in s["fractions"]},
            "finetune_hparams": FT, "pretraining": pretrain_summary(ck), "commands": log, "command_history": _history(), "summary": summary,
@@ -316,13 +336,13 @@ def main() -> int:
     out["finetune_hparam_selection"] = {"previous_runs": prev, "val_sweep_at_1pct": json.loads(sweep.read_text()) if sweep.is_file() else None,
                                         "sweep_command": "python benchmarks/fewshot.py --backbone data/bench_runs/backbone/checkpoint.pt --val-sweep (val accuracy only)"}
     path = write_json(f"fewshot{'_quick' if a.quick else ''}", out)
-    _plot(summary, path.with_suffix(".png"))
+    _plot(summary, path.with_suffix(".png"), len(data["train"][1]))
     _table(summary)
     print(f"wrote {path}")
     return 0
 
 
-def val_sweep(blob: dict, data: dict, out: Path, grid=((1.0, 1.0), (1.0, 0.75), (0.1, 1.0)), frac: float = 0.01) -> int:
+def val_sweep(blob: dict, data: dict, out: Path, budget: dict, grid=((1.0, 1.0), (1.0, 0.75), (0.1, 1.0)), frac: float = 0.01) -> int:
     """Fine-tune at ``frac`` for each (backbone_lr_scale, layer_decay), 3 seeds; VAL accuracy only (test unused).
 
     Writes ``out`` (JSON list of runs) and prints the mean val accuracy of each setting.
@@ -334,7 +354,7 @@ def val_sweep(blob: dict, data: dict, out: Path, grid=((1.0, 1.0), (1.0, 0.75), 
         ft = dict(FT, backbone_lr_scale=scale, layer_decay=decay)
         vals = []
         for seed in SEEDS:
-            r = run_one(blob, "finetune", frac, seed, BUDGET[frac], data, ft)
+            r = run_one(blob, "finetune", frac, seed, budget[frac], data, ft)
             vals.append(r["val_accuracy"])
             rows.append({"scale": scale, "decay": decay, "seed": seed, "val_accuracy": r["val_accuracy"], "best_val_loss": r["best_val_loss"]})
         print(scale, decay, f"val acc {np.mean(vals):.4f} +- {np.std(vals, ddof=1):.4f}", flush=True)
@@ -368,7 +388,7 @@ def _table(summary: list[dict]) -> None:
         print(f"| {mode} | " + " | ".join(f"{r['accuracy_mean']:.3f}±{r['accuracy_std']:.3f} (AUC {r['auc_mean']:.3f})" for r in rs) + " |")
 
 
-def _plot(summary: list[dict], path: Path) -> None:
+def _plot(summary: list[dict], path: Path, n_train: int) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -383,7 +403,7 @@ def _plot(summary: list[dict], path: Path) -> None:
             ax.errorbar([x["fraction"] for x in r], [x[f"{m}_mean"] for x in r], yerr=[x[f"{m}_std"] for x in r], label=mode, marker="o", capsize=3)
     for ax, m in zip(axes, ("test accuracy", "test AUC")):
         ax.set_xscale("log")
-        ax.set_xlabel("label fraction of 3000 training jets")
+        ax.set_xlabel(f"label fraction of {n_train} training jets")
         ax.set_ylabel(m)
         ax.grid(alpha=0.3)
         ax.legend(title="top vs QCD, mean ± std (seeds)")

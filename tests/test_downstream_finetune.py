@@ -94,3 +94,20 @@ def test_layerwise_lr_groups():
     assert [g["name"] for g in param_groups(frozen, cfg)] == ["head"]
     with pytest.raises(ValueError, match="layer_decay"):
         FinetuneConfig(layer_decay=0.0)
+
+
+def test_head_warmup_keeps_backbone_still_then_trains_it():
+    """LP-FT: no backbone gradient during the head warm-up epochs, the backbone trains afterwards."""
+    tr, ytr = _toy_tokens(64, 0)
+    va, yva = _toy_tokens(32, 1)
+    tagger, state = _tagger("finetune")
+    p = next(tagger.backbone.parameters())
+    calls = []
+    p.register_hook(lambda g: calls.append(1))
+    cfg = FinetuneConfig(mode="finetune", epochs=3, head_warmup_epochs=2, batch_size=16, lr=3e-3, backbone_lr_scale=1.0, seed=0, patience=10)
+    hist = finetune(tagger, tr, ytr, va, yva, cfg, progress=False)
+    assert len(hist["val_loss"]) == 3
+    assert len(calls) == 64 // 16, f"backbone got gradients in {len(calls)} steps; expected only the 4 steps of the last epoch"
+    assert all(q.requires_grad for q in tagger.backbone.parameters())
+    with pytest.raises(ValueError, match="head_warmup_epochs"):
+        FinetuneConfig(epochs=3, head_warmup_epochs=3)

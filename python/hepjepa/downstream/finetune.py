@@ -39,6 +39,9 @@ class FinetuneConfig:
             less, the embeddings the least; 1.0 = one lr for the whole backbone. Not used in
             ``scratch`` mode (random weights have no features to keep).
         weight_decay: AdamW weight decay.
+        head_warmup_epochs: in ``finetune`` mode, train only the head for this many epochs
+            before the backbone joins (LP-FT, Kumar et al. 2022: a random head's large early
+            gradients otherwise distort pretrained features, which hurts most with few labels).
         warmup_frac: linear warm-up fraction of all steps.
         patience: epochs without val-loss improvement before stopping.
         seed: seeds the split, the head init and the batch order.
@@ -53,6 +56,7 @@ class FinetuneConfig:
     backbone_lr_scale: float = 0.1
     layer_decay: float = 1.0
     weight_decay: float = 0.01
+    head_warmup_epochs: int = 0
     warmup_frac: float = 0.05
     patience: int = 5
     seed: int = 0
@@ -66,6 +70,8 @@ class FinetuneConfig:
             raise ValueError(f"layer_decay must lie in (0, 1], got {self.layer_decay}")
         if self.backbone_lr_scale < 0.0:
             raise ValueError(f"backbone_lr_scale must be >= 0, got {self.backbone_lr_scale}")
+        if not (isinstance(self.head_warmup_epochs, int) and 0 <= self.head_warmup_epochs < self.epochs):
+            raise ValueError(f"head_warmup_epochs={self.head_warmup_epochs!r}: expected an int in [0, epochs={self.epochs})")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
 
@@ -257,14 +263,18 @@ def finetune(
     best_state, bad, step = None, 0, 0
     y_all = torch.from_numpy(train_labels.astype(np.int64))
     bar = tqdm(range(config.epochs), desc=f"finetune[{tagger.mode}]", disable=not progress)
+    backbone_params = [p for g in opt.param_groups if g["name"].startswith("backbone") for p in g["params"]]
     for epoch in bar:
+        head_only = tagger.mode == "finetune" and epoch < config.head_warmup_epochs
+        for p in backbone_params:  # LP-FT: no backbone gradient (and no AdamW step) while the head warms up
+            p.requires_grad_(not head_only)
         tagger.train()
         order = rng.permutation(len(train_labels))
         losses = []
         for s in range(0, len(order), config.batch_size):
             idx = order[s : s + config.batch_size]
             for g, b in zip(opt.param_groups, base):
-                g["lr"] = b * lr_factor(step)
+                g["lr"] = 0.0 if head_only and g["name"].startswith("backbone") else b * lr_factor(step)
             loss = F.cross_entropy(tagger(*_batch(train_tokens, idx)), y_all[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--backbone-lr-scale", type=float, default=0.1, help="finetune mode: backbone lr = lr x this (top block)")
     parser.add_argument("--layer-decay", type=float, default=1.0, help="finetune mode: layer-wise lr decay per block below the top (1 = none)")
+    parser.add_argument("--head-warmup-epochs", type=int, default=0, help="finetune mode: train only the head for this many epochs first (LP-FT)")
     parser.add_argument("--max-jets", type=int, default=None, help="read at most this many jets per split")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", required=True, help="output directory")
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     sel = stratified_fraction(ytr, args.label_fraction, seed=args.seed)
     cfg = FinetuneConfig(mode=mode, head=args.head, label_fraction=args.label_fraction, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, patience=args.patience, seed=args.seed,
-                         backbone_lr_scale=args.backbone_lr_scale, layer_decay=args.layer_decay)
+                         backbone_lr_scale=args.backbone_lr_scale, layer_decay=args.layer_decay, head_warmup_epochs=args.head_warmup_epochs)
     tagger = build_tagger(bb_cfg, {"kind": args.head}, [JETCLASS_LABELS[c] for c in class_idx], tok_cfg.to_dict(),
                           mode=mode, backbone_state=state, seed=args.seed)
     out = Path(args.output)
