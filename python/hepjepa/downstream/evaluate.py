@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from hepjepa._io import atomic_path
-from hepjepa.downstream.metrics import classification_report
+from hepjepa.downstream.metrics import classification_report, roc_on_grid
 from hepjepa.labels import flav_name
 
 __all__ = ["evaluate_scores", "plot_roc", "plot_confusion", "plot_tsne"]
@@ -74,19 +74,20 @@ def _style():
 
 
 def plot_roc(scores, labels, class_names, path, background: int = 0) -> None:
-    """Background rejection vs signal efficiency of each class against ``background`` (log y)."""
-    from sklearn.metrics import roc_curve
+    """Background rejection vs signal efficiency of each class against ``background`` (log y).
 
+    The curves are :func:`hepjepa.downstream.metrics.roc_on_grid` on a 1001-point eS grid, the
+    same ROC (discriminant s_X / (s_X + s_bkg)) as the rejections in ``metrics.json``.
+    """
     plt = _style()
     fig, ax = plt.subplots(figsize=(8, 7))
+    grid = np.linspace(0.0, 1.0, 1001)
     for c in range(len(class_names)):
-        m = (labels == c) | (labels == background)
         if c == background or not (labels == c).any() or not (labels == background).any():
             continue
-        disc = scores[m, c] / (scores[m, c] + scores[m, background] + 1e-12)
-        fpr, tpr, _ = roc_curve(labels[m] == c, disc)
-        ok = fpr > 0
-        ax.plot(tpr[ok], 1 / fpr[ok], label=f"{class_names[c]} vs {class_names[background]}")
+        eb = roc_on_grid(scores, labels, c, background, grid)
+        ok = (eb > 0) & (grid > 0)  # eB = 0: infinite rejection, not drawable on a log axis
+        ax.plot(grid[ok], 1 / eb[ok], label=f"{class_names[c]} vs {class_names[background]}")
     ax.set_yscale("log")
     ax.set_xlabel("signal efficiency")
     ax.set_ylabel("background rejection 1/eB")
