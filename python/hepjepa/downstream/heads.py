@@ -104,12 +104,13 @@ class _ClassAttentionBlock(nn.Module):
         # cls (B, 1, D); tokens (B, T, D); bias (B, 1, 1, 1+T) additive, _NEG at padding
         B, T, D = tokens.shape
         x = self.norm1(torch.cat([cls, tokens], dim=1))  # (B, 1+T, D)
-        q = self.q(x[:, :1]).reshape(B, 1, self.h, self.dh).transpose(1, 2)  # (B, h, 1, dh)
-        k, v = self.kv(x).reshape(B, 1 + T, 2, self.h, self.dh).permute(2, 0, 3, 1, 4)  # 2 x (B, h, 1+T, dh)
+        q = self.q(x[:, 0]).reshape(B, 1, self.h, self.dh).transpose(1, 2)  # (B, h, 1, dh)
+        # Linears on 2-D views: exported, each is one Gemm with its bias folded in
+        k, v = self.kv(x.reshape(-1, D)).reshape(B, 1 + T, 2, self.h, self.dh).permute(2, 0, 3, 1, 4)  # 2 x (B, h, 1+T, dh)
         att = (q @ k.transpose(-2, -1)) * self.dh**-0.5 + bias  # (B, h, 1, 1+T)
         out = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, 1, D)  # (B, 1, D)
-        cls = cls + self.proj(out)
-        return cls + self.mlp(self.norm2(cls))  # (B, 1, D)
+        cls = cls[:, 0] + self.proj(out[:, 0])  # (B, D)
+        return (cls + self.mlp(self.norm2(cls))).unsqueeze(1)  # (B, 1, D)
 
 
 class ClassAttentionHead(nn.Module):

@@ -41,7 +41,8 @@ class Attention(nn.Module):
         """Args: x (B, T, D); key_mask (B, T) 1 = real; bias (B, H, T, T) additive or None.
         Returns: (B, T, D)."""
         B, T, D = x.shape
-        q, k, v = self.qkv(x).reshape(B, T, 3, self.num_heads, D // self.num_heads).permute(2, 0, 3, 1, 4)  # 3 x (B, H, T, Dh)
+        # Linears on 2-D (B*T, D) views: exported, each is one Gemm with its bias folded in
+        q, k, v = self.qkv(x.reshape(-1, D)).reshape(B, T, 3, self.num_heads, D // self.num_heads).permute(2, 0, 3, 1, 4)  # 3 x (B, H, T, Dh)
         if self.backend == "softmax":
             attn_bias = ((1.0 - key_mask) * NEG_INF)[:, None, None, :].to(q.dtype)  # (B, 1, 1, T)
             if bias is not None:
@@ -51,7 +52,7 @@ class Attention(nn.Module):
             if bias is not None:
                 raise ValueError("the linear attention backend cannot take a pairwise bias; set pair_bias=False")
             out = _linear_attention(q, k, v, key_mask)
-        return self.proj(out.transpose(1, 2).reshape(B, T, D))
+        return self.proj(out.transpose(1, 2).reshape(-1, D)).reshape(B, T, D)  # (B, T, D)
 
 
 def _linear_attention(q, k, v, key_mask, eps: float = 1e-6):

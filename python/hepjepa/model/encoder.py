@@ -23,7 +23,8 @@ class PositionalEmbedding(nn.Module):
 
     def forward(self, centers: torch.Tensor) -> torch.Tensor:
         """centers (B, G, 2) -> (B, G, D)."""
-        return self.mlp(centers)
+        B, G, _ = centers.shape
+        return self.mlp(centers.reshape(-1, 2)).reshape(B, G, -1)  # 2-D view: exported Linears are Gemms
 
 
 class Block(nn.Module):
@@ -40,8 +41,10 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, T, D), key_mask (B, T) 1 = real, bias (B, H, T, T) or None -> (B, T, D)."""
-        x = x + self.drop(self.attn(self.norm1(x), key_mask, bias))
-        return x + self.drop(self.mlp(self.norm2(x)))
+        B, T, D = x.shape
+        x = x + self.drop(self.attn(self.norm1(x), key_mask, bias))  # (B, T, D)
+        # the MLP runs on a 2-D (B*T, D) view: exported, each Linear is one Gemm with its bias folded in
+        return x + self.drop(self.mlp(self.norm2(x).reshape(-1, D))).reshape(B, T, D)  # (B, T, D)
 
 
 class Backbone(nn.Module):

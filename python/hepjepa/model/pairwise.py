@@ -27,8 +27,10 @@ class PairwiseBias(nn.Module):
     def forward(self, pair_features: torch.Tensor, group_mask: torch.Tensor) -> torch.Tensor:
         """Args: pair_features (B, G, G, 4); group_mask (B, G) 1 = real.
         Returns: bias (B, H, R+G, R+G)."""
+        B, G = group_mask.shape
         pm = (group_mask[:, :, None] * group_mask[:, None, :]).unsqueeze(-1)  # (B, G, G, 1)
-        b = self.mlp(pair_features) * pm  # (B, G, G, H)
+        # the MLP runs on a 2-D (pairs, 4) view: exported, its Linears become Gemms with the bias folded in
+        b = self.mlp(pair_features.reshape(-1, 4)).reshape(B, G, G, -1) * pm  # (B, G, G, H)
         b = b.permute(0, 3, 1, 2)  # (B, H, G, G)
         R = self.num_registers
         return nn.functional.pad(b, (R, 0, R, 0))  # (B, H, R+G, R+G), zeros for registers
