@@ -15,7 +15,11 @@ Inputs are real generated jets (``data/bench/test_{tbqq,qcd}.root``), tokenised 
 own preprocess.json (ParT: weaver-style inputs, hardest 128 particles). For each runtime, batch size
 and thread count (ONNX Runtime intra-op threads / ``torch.set_num_threads``) the per-call wall
 times are recorded: jets/s = batch / median call time, latency p50/p99 per call (batch 1 = one jet,
-batch 2 ~ one event's two AK8 jets). Writes benchmarks/results/speed_inference.json and .png.
+batch 2 ~ one event's two AK8 jets), plus the median process CPU time per call (on a shared machine
+the less disturbed figure at 1 thread; at 2 threads it sums both threads' CPU time). The full grid
+(5 runtimes x threads 1, 2 x batches 1, 2, 16, 128, 1024, 0.5 s per point) takes about 10 minutes on
+one core, most of it ParT at batch 1024. Writes benchmarks/results/speed_inference.json and draws
+speed_inference.png with make_report's figure (the same one the README report draws).
 
     .venv/bin/python benchmarks/speed_inference.py [--quick] [--seconds 0.5]
 """
@@ -24,11 +28,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
 import _common
 import numpy as np
+from speed_flops import time_both
 
 MODEL_DIR = _common.ROOT / "python" / "hepjepa" / "models" / "default"
 PART_TRAINED = _common.ROOT / "data" / "bench_runs" / "part_top" / "model.onnx"
@@ -171,13 +177,15 @@ def main(argv=None) -> int:
         for threads in (1, 2):
             for b in batches:
                 inputs = {k: np.ascontiguousarray(v[:b]) for k, v in src.items()}
-                t = _common.time_calls(_runner(name, threads, b, inputs, part_path), seconds, min_calls=10 if b <= 16 else 3)
+                t, cpu = time_both(_runner(name, threads, b, inputs, part_path), seconds, min_calls=10 if b <= 16 else 3)
                 med = float(np.median(t))
                 rows.append({"runtime": name, "threads": threads, "batch": b, "calls": len(t), "jets_per_s": b / med,
-                             "latency_p50_us": 1e6 * med, "latency_p99_us": 1e6 * float(np.quantile(t, 0.99))})
+                             "latency_p50_us": 1e6 * med, "latency_p99_us": 1e6 * float(np.quantile(t, 0.99)),
+                             "cpu_us_per_call_p50": 1e6 * float(np.median(cpu))})
                 print(f"{name:8s} threads {threads} batch {b:5d}: {b / med:9.0f} jets/s  p50 {1e6 * med:9.1f} us  "
                       f"p99 {1e6 * np.quantile(t, 0.99):9.1f} us")
     torch.set_num_threads(1)
+    load_after = list(os.getloadavg())
 
     def pick(rt, b, th=1):
         return next((r for r in rows if r["runtime"] == rt and r["batch"] == b and r["threads"] == th), None)
@@ -201,12 +209,31 @@ def main(argv=None) -> int:
         "seconds_per_point": seconds,
         "compile_seconds": compile_s,
         "quick": args.quick,
+        "loadavg_after": load_after,
         "rows": rows,
         "summary": summary,
     }
     out = _common.write_json("speed_inference", res)
     print(json.dumps(summary, indent=1), "->", out)
+    print("->", _draw(res, out.with_suffix(".png")))
     return 0
+
+
+def _draw(res: dict, path: Path) -> Path:
+    """speed_inference.png: jets/s vs batch per runtime, 1 and 2 threads (make_report's figure)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hepjepa._io import atomic_path
+    from make_report import _plot_inference
+
+    fig = _plot_inference(res, plt)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
 
 
 if __name__ == "__main__":
