@@ -38,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import ROOT, machine, write_json  # noqa: E402
-from fewshot import (BENCH, FT, PY, QUICK_BUDGET, TOP, TOP_BUDGET, _history, backbone_blob, load_data, pretrain, pretrain_summary, run_one,  # noqa: E402
+from fewshot import (BENCH, FT, PY, QUICK_BUDGET, RECIPE, TOP, TOP_BUDGET, _history, backbone_blob, load_data, pretrain, pretrain_summary, run_one,  # noqa: E402
                      summarise, unlabelled_files)
 
 #: One line of overrides each from the baseline (contiguous masking, pairwise bias on, 8 registers,
@@ -51,7 +51,7 @@ VARIANTS: dict[str, list[str]] = {
     "groups24": ["data.tokenizer.max_groups=24"],
     "k4_groups32": ["data.tokenizer.group_size=4", "data.tokenizer.max_groups=32"],
     "four_target_blocks": ["masks.n_targets=4"],
-    "four_targets_ctx60": ["masks.n_targets=4", "masks.context_scale=[0.5, 0.7]"],
+    "four_targets_ctx60": RECIPE,  # the recipe fewshot.py pretrains with (best on val)
     "big_target": ["masks.target_scale=[0.3, 0.45]"],
     "wide": ["model.backbone.embed_dim=128", "model.predictor.embed_dim=64"],
 }

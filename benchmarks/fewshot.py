@@ -62,12 +62,17 @@ BUDGET = {0.005: (16, 150, 30), 0.01: (16, 100, 25), 0.05: (32, 60, 15), 0.2: (6
 QUICK_BUDGET = {0.01: (16, 20, 10), 1.0: (64, 3, 3)}
 #: The same on data/bench_top's 20000 training jets (0.1 % = 20 jets ... 100 %): fewer epochs where
 #: an epoch is long, so the 100 % runs cost minutes, not an hour, on one core.
-TOP_FRACTIONS = (0.001, 0.005, 0.01, 0.05, 0.2, 1.0)
-TOP_BUDGET = {0.001: (16, 150, 30), 0.005: (16, 100, 20), 0.01: (32, 80, 15), 0.05: (64, 40, 8), 0.2: (64, 15, 4), 1.0: (128, 6, 2)}
+TOP_FRACTIONS = (0.0005, 0.001, 0.005, 0.01, 0.05, 0.2, 1.0)
+TOP_BUDGET = {0.0005: (8, 150, 30), 0.001: (16, 150, 30), 0.005: (16, 100, 20), 0.01: (32, 80, 15), 0.05: (64, 40, 8), 0.2: (64, 15, 4), 1.0: (128, 6, 2)}
+
+#: The pretraining recipe: fewshot_pretrain.yaml + these overrides, the variant ("four_targets_ctx60")
+#: with the best val-set linear probe at 20 / 100 / 200 labels in benchmarks/ablations.py.
+RECIPE = ["masks.n_targets=4", "masks.context_scale=[0.5, 0.7]"]
+FULL_PRETRAIN_STEPS = 6000
 
 SETTINGS = {
     "quick": {"data": BENCH, "fractions": [0.01, 1.0], "seeds": [0, 1], "budget": QUICK_BUDGET, "pretrain_steps": 100, "max_jets": 600, "max_eval_jets": 200},
-    "full": {"data": TOP, "fractions": list(TOP_FRACTIONS), "seeds": list(SEEDS), "budget": TOP_BUDGET, "pretrain_steps": None, "max_jets": None, "max_eval_jets": None},
+    "full": {"data": TOP, "fractions": list(TOP_FRACTIONS), "seeds": list(SEEDS), "budget": TOP_BUDGET, "pretrain_steps": FULL_PRETRAIN_STEPS, "max_jets": None, "max_eval_jets": None},
 }
 
 #: Fine-tuning hyper-parameters, chosen on the val set at 1% labels (never the test set): the
@@ -173,7 +178,8 @@ def run_one(ck_blob: dict, mode: str, frac: float, seed: int, budget: tuple[int,
     sel = stratified_fraction(ytr, frac, seed=seed)
     bs, epochs, patience = budget
     cfg = FinetuneConfig(mode=mode, head=ft["head"], label_fraction=frac, epochs=epochs, batch_size=bs, lr=ft["lr"], patience=patience, seed=seed,
-                         backbone_lr_scale=ft["backbone_lr_scale"], layer_decay=ft["layer_decay"], weight_decay=ft["weight_decay"])
+                         backbone_lr_scale=ft["backbone_lr_scale"], layer_decay=ft["layer_decay"], weight_decay=ft["weight_decay"],
+                         head_warmup_epochs=ft.get("head_warmup_epochs", 0))
     tagger = build_tagger(ck_blob["backbone_config"], {"kind": ft["head"]}, ["label_QCD", "label_Tbqq"], ck_blob["tokenizer"], mode=mode,
                           backbone_state=None if mode == "scratch" else ck_blob["state"], seed=seed)
     t0 = time.process_time()
@@ -290,6 +296,8 @@ def main() -> int:
     ap.add_argument("--work", default=None, help="working folder (default data/bench_runs/fewshot[_quick])")
     ap.add_argument("--workers", type=int, default=2, help="fine-tuning processes (1 thread each)")
     ap.add_argument("--no-probe", action="store_true", help="skip the linear-probe diagnostic")
+    ap.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES,
+                    help="run only these modes and write no JSON (e.g. scratch, which needs only the backbone's architecture, while pretraining runs)")
     ap.add_argument("--val-sweep", action="store_true", help="only run the val-set sweep of the fine-tuning lr split at 1%% (how FT was chosen)")
     a = ap.parse_args()
     import torch
@@ -304,8 +312,8 @@ def main() -> int:
     if a.backbone:
         ck = Path(a.backbone)
     else:
-        ck = pretrain(work / "backbone" if a.quick else ROOT / "data" / "bench_runs" / "backbone", log, s["pretrain_steps"],
-                      [f"data.train={json.dumps(unlabelled_files(a.quick))}"])
+        ck = pretrain(work / "backbone" if a.quick else ROOT / "data" / "bench_runs" / "backbone_top", log, s["pretrain_steps"],
+                      [f"data.train={json.dumps(unlabelled_files(a.quick))}", *RECIPE])
     from hepjepa.features import TokenizerConfig
 
     blob = backbone_blob(ck)
@@ -313,7 +321,9 @@ def main() -> int:
     if a.val_sweep:
         return val_sweep(blob, data, work.parent / "lr_sweep_val.json", s["budget"])
     log.append(f"{shlex.join([PY, *sys.argv])}  # in-process fine-tuning + evaluation of every run below")
-    rows = run_grid(blob, data, s, work / "runs", a.workers)
+    rows = run_grid(blob, data, s, work / "runs", a.workers, modes=tuple(a.modes))
+    if set(a.modes) != set(MODES):
+        return 0
     probes = [] if a.no_probe else linear_probes(blob, data, s["fractions"], s["seeds"])
     summary = summarise(rows, ("mode", "fraction"))
     gain = _gain(summary)
