@@ -251,7 +251,7 @@ def main(argv=None) -> int:
                         m(*args_t)
                 return call
 
-            for rt, call in (("eager", torch_call(model)), ("compile", torch_call(compiled) if compiled else None),
+            for rt, call in (("eager", torch_call(model)), ("compile", torch_call(compiled) if compiled is not None else None),
                              ("ort", lambda: sess.run(["scores"], x))):
                 if call is None:
                     continue

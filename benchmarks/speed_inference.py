@@ -18,8 +18,10 @@ times are recorded: jets/s = batch / median call time, latency p50/p99 per call 
 batch 2 ~ one event's two AK8 jets), plus the median process CPU time per call (on a shared machine
 the less disturbed figure at 1 thread; at 2 threads it sums both threads' CPU time). The full grid
 (5 runtimes x threads 1, 2 x batches 1, 2, 16, 128, 1024, 0.5 s per point) takes about 10 minutes on
-one core, most of it ParT at batch 1024. Writes benchmarks/results/speed_inference.json and draws
-speed_inference.png with make_report's figure (the same one the README report draws).
+one core, most of it ParT at batch 1024. The runtimes of one (threads, batch) point are timed in 3
+interleaved rounds (``seconds`` split over them), so load from other processes is shared fairly.
+Writes benchmarks/results/speed_inference.json and draws speed_inference.png with make_report's
+figure (the same one the README report draws).
 
     .venv/bin/python benchmarks/speed_inference.py [--quick] [--seconds 0.5]
 """
@@ -42,6 +44,7 @@ PART_SPEED = _common.ROOT / "data" / "bench_runs" / "part_speed" / "model.onnx"
 BATCHES = [1, 2, 16, 128, 1024]
 QUICK_BATCHES = [1, 64]
 RUNTIMES = ("cpp", "ort", "eager", "compile", "part_cpp")
+ROUNDS = 3  # interleaved rounds per (threads, batch) point
 
 
 def part_model(jets) -> tuple[Path, dict]:
@@ -165,25 +168,41 @@ def main(argv=None) -> int:
         part = {k: part[k] for k in part_info["input_names"]}
 
     rows, compile_s = [], None
-    for name in args.runtimes:
-        src = part if name == "part_cpp" else tok
-        if name == "compile":
-            # compile once (dynamic batch); its cost is reported, not mixed into the timings
-            torch.set_num_threads(1)
-            t0 = time.perf_counter()
-            with torch.inference_mode():
-                _torch_model("compile")(*[torch.from_numpy(v[:3]) for v in tok.values()])
-            compile_s = time.perf_counter() - t0
-        for threads in (1, 2):
-            for b in batches:
-                inputs = {k: np.ascontiguousarray(v[:b]) for k, v in src.items()}
-                t, cpu = time_both(_runner(name, threads, b, inputs, part_path), seconds, min_calls=10 if b <= 16 else 3)
+    load_before = list(os.getloadavg())
+    if "compile" in args.runtimes:
+        # compile once (dynamic batch); its cost is reported, not mixed into the timings
+        torch.set_num_threads(1)
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            _torch_model("compile")(*[torch.from_numpy(v[:3]) for v in tok.values()])
+        compile_s = time.perf_counter() - t0
+    # the machine is shared: the runtimes of one (threads, batch) point take turns over ROUNDS rounds,
+    # so a burst of load elsewhere hits all of them rather than whichever happened to run then
+    for threads in (1, 2):
+        for b in batches:
+            runners = {}
+            for name in args.runtimes:
+                src = part if name == "part_cpp" else tok
+                runners[name] = _runner(name, threads, b, {k: np.ascontiguousarray(v[:b]) for k, v in src.items()}, part_path)
+            wall = {name: [] for name in runners}
+            cpu = {name: [] for name in runners}
+            min_calls = -(-(10 if b <= 16 else 3) // ROUNDS)  # per round, rounded up
+            for rnd in range(ROUNDS):
+                for name, call in runners.items():
+                    if name in ("eager", "compile"):
+                        torch.set_num_threads(threads)
+                    t, c = time_both(call, seconds / ROUNDS, min_calls=min_calls, warmup=2 if rnd == 0 else 0)
+                    wall[name] += list(t)
+                    cpu[name] += list(c)
+            for name in runners:
+                t = np.asarray(wall[name])
                 med = float(np.median(t))
                 rows.append({"runtime": name, "threads": threads, "batch": b, "calls": len(t), "jets_per_s": b / med,
                              "latency_p50_us": 1e6 * med, "latency_p99_us": 1e6 * float(np.quantile(t, 0.99)),
-                             "cpu_us_per_call_p50": 1e6 * float(np.median(cpu))})
+                             "cpu_us_per_call_p50": 1e6 * float(np.median(cpu[name]))})
                 print(f"{name:8s} threads {threads} batch {b:5d}: {b / med:9.0f} jets/s  p50 {1e6 * med:9.1f} us  "
                       f"p99 {1e6 * np.quantile(t, 0.99):9.1f} us")
+            del runners
     torch.set_num_threads(1)
     load_after = list(os.getloadavg())
 
@@ -206,10 +225,15 @@ def main(argv=None) -> int:
         "part_model": part_info,
         "part_max_particles": 128,
         "threads_meaning": "ONNX Runtime intra_op_num_threads (C++ and Python) / torch.set_num_threads (eager, compile)",
+        "threads_note": ("2 threads on a 2-core machine whose cores also run other jobs: a thread that is not scheduled "
+                         "stalls the other at every barrier (PyTorch's OpenMP pool suffers most), so 2-thread rows "
+                         "say little about an idle machine; see loadavg_before/after"),
         "seconds_per_point": seconds,
         "compile_seconds": compile_s,
         "quick": args.quick,
+        "loadavg_before": load_before,
         "loadavg_after": load_after,
+        "rounds": ROUNDS,
         "rows": rows,
         "summary": summary,
     }
