@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+import _plots  # noqa: E402
 from _common import ROOT, machine, write_json  # noqa: E402
 
 PY = sys.executable
@@ -360,7 +361,8 @@ def main() -> int:
                                         "val_sweep_summary": summarise(json.loads(sweep.read_text()), ("setting", "fraction"), ("val_accuracy",)) if sweep.is_file() else None,
                                         "sweep_command": f"python benchmarks/fewshot.py --backbone {_rel(ck)} --work {_rel(work)} --val-sweep (val accuracy only)"}
     path = write_json(f"fewshot{'_quick' if a.quick else ''}", out)
-    _plot(summary, path.with_suffix(".png"), len(data["train"][1]))
+    _plots.plot_fewshot(summary, path.with_suffix(".png"), group_key="mode", order=MODES, metrics=("accuracy", "auc"),
+                        xlabel=f"label fraction of the {out['n_jets']['train']} top/QCD training jets", legend_title="top vs QCD, mean ± std over seeds")
     _table(summary)
     print(f"wrote {path}")
     return 0
@@ -424,30 +426,6 @@ def _table(summary: list[dict]) -> None:
     for mode in MODES:
         rs = sorted((r for r in summary if r["mode"] == mode), key=lambda r: r["fraction"])
         print(f"| {mode} | " + " | ".join(f"{r['accuracy_mean']:.3f}±{r['accuracy_std']:.3f} (AUC {r['auc_mean']:.3f})" for r in rs) + " |")
-
-
-def _plot(summary: list[dict], path: Path, n_train: int) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from hepjepa._io import atomic_path
-
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
-    for mode in MODES:
-        r = sorted((x for x in summary if x["mode"] == mode), key=lambda x: x["fraction"])
-        for ax, m in zip(axes, ("accuracy", "auc")):
-            ax.errorbar([x["fraction"] for x in r], [x[f"{m}_mean"] for x in r], yerr=[x[f"{m}_std"] for x in r], label=mode, marker="o", capsize=3)
-    for ax, m in zip(axes, ("test accuracy", "test AUC")):
-        ax.set_xscale("log")
-        ax.set_xlabel(f"label fraction of {n_train} training jets")
-        ax.set_ylabel(m)
-        ax.grid(alpha=0.3)
-        ax.legend(title="top vs QCD, mean ± std (seeds)")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
 
 
 if __name__ == "__main__":

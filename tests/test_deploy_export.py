@@ -235,7 +235,7 @@ def test_unused_input_kept_in_graph(tmp_path):
 
 
 def test_class_labels_consistent_with_evaluate_names(exported):
-    """preprocess.json's class_labels are hepjepa.labels' label names, the keys `hepjepa evaluate` writes."""
+    """preprocess.json's class_labels are hepjepa.labels' label names (`hepjepa evaluate`'s metrics carry the same list)."""
     from hepjepa.deploy.export import class_labels
     from hepjepa.labels import JETCLASS_LABELS
 

@@ -191,7 +191,7 @@ def export_onnx(
         "output_names": list(OUTPUT_NAMES),
         "output_shapes": {"scores": [-1, len(flav_names)]},
         "flav_names": list(flav_names),
-        "class_labels": labels,  # JetClass label per score column, the keys of `hepjepa evaluate`'s metrics
+        "class_labels": labels,  # JetClass label per score column (`hepjepa evaluate`'s metrics carry the same list)
         "tokenizer": dict(tokenizer_config),
         "model_config": dict(model_config or {}),
         "opset": OPSET,
