@@ -12,7 +12,7 @@ Conventions shared with benchmarks/fewshot.py (issue 4): label fractions of the 
 stratified, chosen by ``hepjepa.downstream.splits.stratified_fraction`` with the run seed; seeds 0, 1, 2;
 validation = val files (early stopping on the val loss, best weights kept), test = test files; the same
 (batch size, max epochs, patience) for every model at a fraction (BUDGET below). JEPA modes use the
-backbone pretrained by fewshot.py (data/bench_runs/backbone/checkpoint.pt) and the fine-tuning
+backbone pretrained by fewshot.py (data/bench_runs/backbone_top/checkpoint.pt) and the fine-tuning
 hyper-parameters FT below. When benchmarks/results/fewshot.json exists with the same conventions
 and the same backbone, its top-vs-QCD JEPA rows are reused instead of re-running them.
 
@@ -235,6 +235,8 @@ def _job(j: tuple) -> dict:
     blob = None if model in PEERS else _backbone(ck)
     save = part_dir if j == ("top", "part", 1.0, 0) else None
     row, p = run_one(task, model, frac, seed, s["budget"][frac], datas[task], blob, save=save)
+    if model in ("finetune", "frozen"):
+        row["backbone"] = _rel(ck)  # the pretrained weights this row fine-tuned (scratch and peers use none)
     if task == "top" and seed == 0:
         # test scores of seed 0 for the ROC figure (labels stored with them)
         with atomic_path(work / "scores" / f"{_key(*j)}.npz") as tmp:
@@ -393,7 +395,7 @@ def _curve_from_scores(row: dict, work: Path) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small functional run (minutes on 2 cores)")
-    ap.add_argument("--backbone", default=None, help="JEPA pretraining checkpoint (default data/bench_runs/backbone/checkpoint.pt)")
+    ap.add_argument("--backbone", default=None, help="JEPA pretraining checkpoint (default data/bench_runs/backbone_top/checkpoint.pt, fewshot.py's)")
     ap.add_argument("--work", default=None, help="working folder (default data/bench_runs/physics[_quick])")
     ap.add_argument("--workers", type=int, default=2, help="training processes (1 torch thread each)")
     ap.add_argument("--report-only", action="store_true", help="no training: write JSON/plots/ONNX from the cached runs")
@@ -414,7 +416,7 @@ def main() -> int:
     s = SETTINGS[name]
     work = Path(a.work) if a.work else ROOT / "data" / "bench_runs" / f"physics{'_quick' if a.quick else ''}"
     work.mkdir(parents=True, exist_ok=True)
-    ck = Path(a.backbone) if a.backbone else ROOT / "data" / "bench_runs" / "backbone" / "checkpoint.pt"
+    ck = Path(a.backbone) if a.backbone else ROOT / "data" / "bench_runs" / "backbone_top" / "checkpoint.pt"
     if not ck.is_file():
         raise FileNotFoundError(f"JEPA backbone {ck} not found; run benchmarks/fewshot.py (it pretrains it) or pass --backbone")
     t0 = time.time()
