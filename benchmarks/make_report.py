@@ -109,7 +109,8 @@ def _speed_flops(d):
     s = d["summary"]
     models = [k[: -len("_mflop_per_jet")] for k in s if k.endswith("_mflop_per_jet")]
     parts = [f"{m}: {s[m + '_mflop_per_jet']:.3g} MFLOP/jet, best {100 * s[m + '_best_fraction_of_peak']:.1f}% of peak" for m in models]
-    return [(f"FLOPs/jet and fraction of 1-core SGEMM peak ({s['sgemm_gflop_per_s']:.1f} GFLOP/s)", "; ".join(parts) + _load(d))]
+    lib = f", {s['sgemm_library']}" if "sgemm_library" in s else ""
+    return [(f"FLOPs/jet and fraction of 1-core SGEMM peak ({s['sgemm_gflop_per_s']:.1f} GFLOP/s{lib})", "; ".join(parts) + _load(d))]
 
 
 def _speed_coffea(d):
@@ -130,7 +131,10 @@ def _fewshot(d):
         g = gain.get(f"{frac:g}") or gain.get(str(frac))
         if g:
             parts.append(f"finetune - scratch {100 * g['mean']:+.1f} points")
-        out.append((f"few-shot {d.get('task', '')}, {100 * frac:g}% labels, accuracy over {rows[0].get('n_seeds', '?')} seeds", ", ".join(parts)))
+        n_train = d.get("n_jets", {}).get("train")
+        jets = f" = {round(frac * n_train)} jets" if n_train else ""
+        seeds = sorted({r.get("n_seeds", 0) for r in rows if r["fraction"] == frac})
+        out.append((f"few-shot {d.get('task', '')}, {100 * frac:g}% labels{jets}, accuracy over {'/'.join(map(str, seeds))} seeds", ", ".join(parts)))
     return out
 
 
@@ -155,8 +159,16 @@ def _physics_compare(d):
 
 
 def _ablations(d):
-    return [(f"ablations ({d.get('mode', '')}), variant/eval@fraction", ", ".join(
-        f"{r['variant']}/{r.get('eval', '?')}@{r['fraction']:g}: AUC {r['test_auc_mean']:.3f}" for r in d["summary"]))]
+    # one row per variant: frozen linear-probe accuracy on val / test at each label fraction
+    # (val picks the recipe, test is what it scores), then fine-tuning when it was run
+    out = []
+    for v in dict.fromkeys(r["variant"] for r in d["summary"]):
+        cells = []
+        for r in sorted((r for r in d["summary"] if r["variant"] == v), key=lambda r: (r.get("eval", ""), r["fraction"])):
+            val = f"{r['val_accuracy_mean']:.3f}/" if "val_accuracy_mean" in r and r.get("eval") == "linear_probe" else ""
+            cells.append(f"{r.get('eval', '?').replace('linear_probe', 'probe')} {100 * r['fraction']:g}%: {val}{r['test_accuracy_mean']:.3f}")
+        out.append((f"ablation ({d.get('mode', '')}, {d.get('pretrain_steps', '?')} steps) {v}: accuracy val/test", ", ".join(cells)))
+    return out
 
 
 def _pretrain_throughput(d):
