@@ -78,3 +78,14 @@ def test_ort_profile_shares_add_up(tmp_path):
     assert gemm > 0 and np.isclose(prof["gemm_share"], gemm / prof["kernel_us_per_call"])
     assert np.isclose(prof["gemm_flop_per_s"], 1e6 / (gemm * 1e-6))
     assert len(prof["top_nodes"]) == 5 and prof["top_nodes"][0]["share"] >= prof["top_nodes"][-1]["share"]
+
+
+def test_sgemm_peak_takes_the_fastest_library():
+    """The peak is the best of torch.mm, numpy and ONNX Runtime, each timed on the same product."""
+    p = speed_flops.sgemm_peak(n=128, repeats=2)
+    assert set(p["libraries"]) == {"torch_mm", "numpy_openblas", "onnxruntime_mlas"}
+    rates = {k: v["flop_per_s"] for k, v in p["libraries"].items()}
+    assert all(r > 0 and np.isfinite(r) for r in rates.values())
+    assert p["library"] == max(rates, key=rates.get)
+    assert p["flop_per_s"] == max(rates.values())
+    assert p["flop_per_cpu_s"] == max(v["flop_per_cpu_s"] for v in p["libraries"].values())
