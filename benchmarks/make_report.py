@@ -144,7 +144,8 @@ def _physics_compare(d):
     for task in sorted({r["task"] for r in rows}):
         for frac in sorted({r["fraction"] for r in rows if r["task"] == task}):
             sel = [r for r in rows if r["task"] == task and r["fraction"] == frac]
-            out.append((f"physics comparison ({d.get('mode', '')}), {task}, {100 * frac:g}% labels, accuracy",
+            variant = f"; variant {d['variant']}, backbone {d.get('jepa', {}).get('backbone', '?')}" if d.get("variant") else ""
+            out.append((f"physics comparison ({d.get('mode', '')}{variant}), {task}, {100 * frac:g}% labels, accuracy",
                         ", ".join(f"{r['model']} {_acc_auc(r)}" for r in sel)))
     if not out:
         raise KeyError("no rows in summary")
@@ -206,6 +207,8 @@ def collect_rows(results: Path) -> list[tuple[str, str, str]]:
     for path in sorted(Path(results).glob("*.json")):
         name = path.stem
         base = name[: -len("_quick")] if name.endswith("_quick") else name
+        if base.startswith("physics_compare_"):  # a variant (physics_compare.py --name SUFFIX)
+            base = "physics_compare"
         try:
             data = json.loads(path.read_text())
             fn = SUMMARISERS.get(base, _generic)

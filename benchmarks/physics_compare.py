@@ -41,6 +41,9 @@ folder), so an interrupted run continues, ``--report-only`` rebuilds the outputs
     python benchmarks/physics_compare.py --quick     # a few minutes on 2 CPU cores
     python benchmarks/physics_compare.py             # the full grid (see SETTINGS["full"])
     python benchmarks/physics_compare.py --rerun top_part_f1_s0 --workers 1
+    # a variant with another backbone, written beside the main results (physics_compare_g24.json)
+    python benchmarks/physics_compare.py --name g24 --backbone data/bench_runs/backbone_top_g24/checkpoint.pt \
+        --rerun top_finetune_f1_s0 top_scratch_f1_s0
 """
 
 from __future__ import annotations
@@ -403,7 +406,12 @@ def main() -> int:
     ap.add_argument("--rerun", nargs="+", default=[], metavar="RUN",
                     help="train these runs again (names as in missing_runs / the cache, e.g. top_part_f1_s0), replacing their cached "
                          "results; the old run JSON is kept under runs/replaced/. Nothing else is trained.")
+    ap.add_argument("--name", default=None, metavar="SUFFIX",
+                    help="a variant of the comparison (e.g. with another --backbone): writes physics_compare_SUFFIX.json and its "
+                         "plots, work folder data/bench_runs/physics_SUFFIX, so the main results are left alone")
     a = ap.parse_args()
+    if a.name is not None and not a.name.replace("_", "").isalnum():
+        ap.error(f"--name must be letters, digits and '_' (it becomes part of a file name), got {a.name!r}")
     if a.rerun and a.report_only:
         ap.error("--rerun trains runs; it cannot be combined with --report-only")
     import torch
@@ -414,7 +422,8 @@ def main() -> int:
     _peers.require_weaver()
     name = "quick" if a.quick else "full"
     s = SETTINGS[name]
-    work = Path(a.work) if a.work else ROOT / "data" / "bench_runs" / f"physics{'_quick' if a.quick else ''}"
+    suffix = ("_quick" if a.quick else "") + (f"_{a.name}" if a.name else "")
+    work = Path(a.work) if a.work else ROOT / "data" / "bench_runs" / f"physics{suffix}"
     work.mkdir(parents=True, exist_ok=True)
     ck = Path(a.backbone) if a.backbone else ROOT / "data" / "bench_runs" / "backbone_top" / "checkpoint.pt"
     if not ck.is_file():
@@ -437,7 +446,7 @@ def main() -> int:
         n_jets.update({t: {k: int(len(v[2])) for k, v in d.items()} for t, d in datas.items()})
         with atomic_path(work / "n_jets.json") as tmp:
             Path(tmp).write_text(json.dumps(n_jets))
-        run_grid(run_jobs, datas, ck, s, work, _part_dir(work, name), a.workers)
+        run_grid(run_jobs, datas, ck, s, work, _part_dir(work, name, a.name), a.workers)
     fs = fs or (None if a.run_top_jepa else reusable_fewshot(s, ck, name))
     fs_check = _fewshot_consistency(fs, work) if fs is not None else []
     if fs_check:
@@ -455,7 +464,7 @@ def main() -> int:
                 "without_curve": {_key(r["task"], r["model"], r["fraction"], r["seed"]): r.get("roc_missing", "no curve stored")
                                   for r in rows if "roc" not in r}}
     try:
-        onnx_info = _export_part(work, name)
+        onnx_info = _export_part(work, name, a.name)
     except Exception as e:  # recorded in the JSON and re-raised after the results are written
         onnx_info, export_error = {"error": f"{type(e).__name__}: {e}"}, e
     else:
@@ -488,7 +497,9 @@ def main() -> int:
         "machine": {**machine(), "loadavg": os.getloadavg(), "torch": torch.__version__, "weaver_core": _version("weaver-core"),
                     "note": "no GPU; 2-core machine shared with other engineers' jobs; every run used 1 torch thread"},
     }
-    path = write_json(f"physics_compare{'_quick' if a.quick else ''}", out)
+    if a.name:
+        out["variant"] = a.name
+    path = write_json(f"physics_compare{suffix}", out)
     _plots.physics_roc(out, path.with_name(path.stem + "_roc.png"))
     _plots.physics_fewshot(out, path.with_name(path.stem + "_fewshot.png"))
     _table(summary)
@@ -520,18 +531,18 @@ def _goals(summary: list[dict]) -> dict:
     return out
 
 
-def _part_dir(work: Path, name: str) -> Path:
-    """data/bench_runs/part_top for the full run (the speed benchmarks read it), else under ``work``."""
-    return ROOT / "data" / "bench_runs" / "part_top" if name == "full" else work / "part_top"
+def _part_dir(work: Path, name: str, variant: str | None = None) -> Path:
+    """data/bench_runs/part_top for the main full run (the speed benchmarks read it), else under ``work``."""
+    return ROOT / "data" / "bench_runs" / "part_top" if name == "full" and not variant else work / "part_top"
 
 
-def _export_part(work: Path, name: str) -> dict | None:
+def _export_part(work: Path, name: str, variant: str | None = None) -> dict | None:
     """ONNX export of the saved top-vs-QCD ParT (seed 0, 100 %) with a preprocess.json."""
     import torch
 
     from hepjepa._io import atomic_path
 
-    d = _part_dir(work, name)
+    d = _part_dir(work, name, variant)
     if not (d / "model.pt").is_file():
         return None
     blob = torch.load(d / "model.pt", map_location="cpu", weights_only=False)

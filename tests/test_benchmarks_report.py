@@ -88,3 +88,20 @@ def test_bad_markers_raise(text):
 def test_pipes_in_results_escaped():
     table = make_report.render_table([("a|b", "`s.py`", "c|d")])
     assert table.splitlines()[2] == "| a\\|b | `s.py` | c\\|d |"
+
+
+def test_physics_compare_variant_uses_the_physics_rows(tmp_path):
+    """physics_compare.py --name SUFFIX writes physics_compare_SUFFIX.json: summarised like the main
+    file (not by the generic summariser), labelled with its variant and backbone."""
+    res = tmp_path / "results"
+    res.mkdir()
+    (res / "physics_compare_g24.json").write_text(json.dumps({
+        "mode": "full", "variant": "g24", "jepa": {"backbone": "data/bench_runs/backbone_top_g24/checkpoint.pt"},
+        "summary": [{"task": "top", "model": "finetune", "fraction": 1.0, "n_seeds": 3, "accuracy_mean": 0.9, "accuracy_std": 0.01,
+                     "auc_mean": 0.95, "auc_std": 0.01}]}))
+    rows = make_report.collect_rows(res)
+    assert len(rows) == 1
+    what, script, result = rows[0]
+    assert script == "`physics_compare.py`"
+    assert what == "physics comparison (full; variant g24, backbone data/bench_runs/backbone_top_g24/checkpoint.pt), top, 100% labels, accuracy"
+    assert result.startswith("finetune 0.900")
