@@ -141,16 +141,16 @@ def _fewshot(d):
 def _physics_compare(d):
     rows = d["summary"]
     out = []
+    variant = f"; variant {d['variant']}, backbone {d.get('jepa', {}).get('backbone', '?')}" if d.get("variant") else ""
     for task in sorted({r["task"] for r in rows}):
         for frac in sorted({r["fraction"] for r in rows if r["task"] == task}):
             sel = [r for r in rows if r["task"] == task and r["fraction"] == frac]
-            variant = f"; variant {d['variant']}, backbone {d.get('jepa', {}).get('backbone', '?')}" if d.get("variant") else ""
             out.append((f"physics comparison ({d.get('mode', '')}{variant}), {task}, {100 * frac:g}% labels, accuracy",
                         ", ".join(f"{r['model']} {_acc_auc(r)}" for r in sel)))
     if not out:
         raise KeyError("no rows in summary")
     curves = d.get("roc_curves")
-    if isinstance(curves, dict):
+    if isinstance(curves, dict) and not variant:  # report_roc.png is drawn from the main file only
         with_c = [c.split(" ")[0] for c in curves.get("with_curve", [])]
         top = sorted(c for c in with_c if c.startswith("top_") and "_f1_" in c)
         out.append((f"physics comparison ({d.get('mode', '')}), ROC curves stored (report_roc.png: top, 100% labels)",
