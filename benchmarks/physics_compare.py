@@ -12,8 +12,10 @@ Conventions shared with benchmarks/fewshot.py (issue 4): label fractions of the 
 stratified, chosen by ``hepjepa.downstream.splits.stratified_fraction`` with the run seed; seeds 0, 1, 2;
 validation = val files (early stopping on the val loss, best weights kept), test = test files; the same
 (batch size, max epochs, patience) for every model at a fraction (BUDGET below). JEPA modes use the
-backbone pretrained by fewshot.py (data/bench_runs/backbone_top/checkpoint.pt) and the fine-tuning
-hyper-parameters FT below. When benchmarks/results/fewshot.json exists with the same conventions
+backbone pretrained by fewshot.py (data/bench_runs/backbone_top/checkpoint.pt) and fewshot.py's
+fine-tuning hyper-parameters of the label fraction (``fewshot.ft_for``: backbone at the head's learning
+rate, no layer decay; LP-FT with ten head-only epochs at <= 1 %), chosen there on the val jets; every
+JEPA row records them (``ft``) and a cached row made with others counts as missing. When benchmarks/results/fewshot.json exists with the same conventions
 and the same backbone, its top-vs-QCD JEPA rows are reused instead of re-running them.
 
 Peers: weaver-core's real ``ParticleTransformer`` / ``ParticleNet`` classes at CPU-sized widths
@@ -75,11 +77,21 @@ TASKS = {
     "qg": {"title": "quark vs gluon (QCD files, aux_qcd_is_quark)", "files": ("qcd",), "classes": ["gluon", "quark"]},
     "ten": {"title": "ten-class JetClass-like", "files": CLASSES, "classes": None},
 }
-#: The shared conventions this grid was run with: fewshot.py's BUDGET and FT as of commit 8ec5d79
-#: (13:25 UTC), frozen here because fewshot.py later moved FT to (1.0, 1.0) and the cached runs must
-#: stay described by what they used. Our top-vs-QCD JEPA runs reproduce fewshot.json's rows bit for bit.
+#: The (batch size, max epochs, patience) of each fraction, fewshot.py's BUDGET as of commit 8ec5d79.
 BUDGET = {0.005: (16, 150, 30), 0.01: (16, 100, 25), 0.05: (32, 60, 15), 0.2: (64, 25, 6), 1.0: (64, 12, 4)}
-FT = {"lr": 1e-3, "backbone_lr_scale": 0.3, "layer_decay": 0.75, "weight_decay": 0.01, "head": "class_attention"}
+#: Until 2026-11-23 the JEPA modes here used (backbone_lr_scale 0.3, layer_decay 0.75), fewshot.py's
+#: FT before it moved to (1.0, 1.0) on its val jets; at top vs QCD 100 % the val loss was 0.192 with
+#: the old and 0.156 with the current one (3 seeds; physics_compare_ft_old.json), so the grid's JEPA
+#: rows were re-run with fewshot.ft_for.
+def ft_for(frac: float) -> dict:
+    """Fine-tuning hyper-parameters of the JEPA modes at a label fraction: fewshot.py's, plus --ft overrides."""
+    return {**fewshot.ft_for(frac), **FT_OVERRIDES}
+
+
+#: ``--ft KEY=VALUE`` overrides of a variant (read by the forked workers).
+FT_OVERRIDES: dict = {}
+#: What ``--ft KEY=VALUE`` may change for a variant, and the type of each value.
+FT_KEYS = {"lr": float, "backbone_lr_scale": float, "layer_decay": float, "weight_decay": float, "head_warmup_epochs": int}
 #: Signal efficiencies at which every run's ROC curve is stored (101 points: compact in the JSON,
 #: and linear interpolation between 1 %-spaced points is invisible on a 1/eB plot).
 ROC_EFF_S = np.linspace(0.0, 1.0, 101)
@@ -189,8 +201,8 @@ def run_one(task: str, model: str, frac: float, seed: int, budget: tuple[int, in
     t0 = time.process_time()
     if model in PEERS:
         net = _peers.build_peer(model, len(classes), seed=seed)
-        hist = _peers.train_peer(net, {k: v[sel] for k, v in tr_p.items()}, ytr[sel], va_p, yva, epochs, bs, patience, seed, lr=FT["lr"],
-                                 weight_decay=FT["weight_decay"])
+        hist = _peers.train_peer(net, {k: v[sel] for k, v in tr_p.items()}, ytr[sel], va_p, yva, epochs, bs, patience, seed, lr=fewshot.FT["lr"],
+                                 weight_decay=fewshot.FT["weight_decay"])
         p = _peers.predict_peer(net, te_p)
         n_params = sum(q.numel() for q in net.parameters())
         if save is not None:
@@ -203,9 +215,10 @@ def run_one(task: str, model: str, frac: float, seed: int, budget: tuple[int, in
         from hepjepa.downstream.finetune import FinetuneConfig, finetune, predict
         from hepjepa.downstream.tagger import build_tagger
 
-        ft = FT
+        ft = ft_for(frac)
         cfg = FinetuneConfig(mode=model, head=ft["head"], label_fraction=frac, epochs=epochs, batch_size=bs, lr=ft["lr"], patience=patience, seed=seed,
-                             backbone_lr_scale=ft["backbone_lr_scale"], layer_decay=ft["layer_decay"], weight_decay=ft["weight_decay"])
+                             backbone_lr_scale=ft["backbone_lr_scale"], layer_decay=ft["layer_decay"], weight_decay=ft["weight_decay"],
+                             head_warmup_epochs=int(ft.get("head_warmup_epochs", 0)))
         net = build_tagger(blob["backbone_config"], {"kind": ft["head"]}, classes, blob["tokenizer"], mode=model,
                            backbone_state=None if model == "scratch" else blob["state"], seed=seed)
         hist = finetune(net, tr_t[sel], ytr[sel], va_t, yva, cfg, progress=False)
@@ -215,6 +228,8 @@ def run_one(task: str, model: str, frac: float, seed: int, budget: tuple[int, in
     row = {"task": task, "model": model, "fraction": frac, "seed": seed, "n_train": int(len(sel)), **metrics(p, yte, task),
            "best_epoch": hist["best_epoch"], "epochs_run": len(hist["val_loss"]), "best_val_loss": hist["best_val_loss"], "n_params": int(n_params), "cpu_s": cpu,
            "roc": roc_curve(p, yte, task)}
+    if model in JEPA_MODES:
+        row["ft"] = dict(ft)
     return row, p
 
 
@@ -225,6 +240,30 @@ _G: tuple = ()
 
 def _key(task: str, model: str, frac: float, seed: int) -> str:
     return f"{task}_{model}_f{frac:g}_s{seed}"
+
+
+def _stale(job: tuple, row: dict) -> str | None:
+    """Why a cached row no longer describes this job (a JEPA row made with other fine-tuning
+    hyper-parameters than ft_for gives now), or None when it does."""
+    if job[1] in JEPA_MODES and row.get("ft") != ft_for(job[2]):
+        return f"fine-tuned with {row.get('ft', 'the pre-2026-11-23 FT (backbone_lr_scale 0.3, layer_decay 0.75)')}, not {ft_for(job[2])}"
+    return None
+
+
+def _cached(job: tuple, work: Path, move_stale: bool = False) -> dict | None:
+    """The cached row of ``job`` under ``work/runs``, or None when there is none or it is stale (with
+    ``move_stale``, as before training, a stale row is moved to ``work/runs/replaced/``)."""
+    f = work / "runs" / f"{_key(*job)}.json"
+    if not f.is_file():
+        return None
+    row = json.loads(f.read_text())
+    if _stale(job, row):
+        if not move_stale:
+            return None
+        (work / "runs" / "replaced").mkdir(parents=True, exist_ok=True)
+        os.replace(f, work / "runs" / "replaced" / f.name)
+        return None
+    return row
 
 
 def _job(j: tuple) -> dict:
@@ -301,7 +340,7 @@ def run_grid(jobs: list[tuple], datas: dict, ck: Path, s: dict, work: Path, part
     the top-vs-QCD ParT of seed 0 at 100 % is saved to ``part_dir/model.pt`` for the ONNX export."""
     (work / "runs").mkdir(parents=True, exist_ok=True)
     (work / "scores").mkdir(parents=True, exist_ok=True)
-    todo = [j for j in jobs if not (work / "runs" / f"{_key(*j)}.json").is_file()]
+    todo = [j for j in jobs if _cached(j, work, move_stale=True) is None]
     print(f"{len(jobs)} runs, {len(todo)} to do", flush=True)
     global _G
     _G = (datas, ck, s, work, part_dir)
@@ -332,7 +371,7 @@ def reusable_fewshot(s: dict, ck: Path, name: str) -> dict | None:
     fs = json.loads(path.read_text())
     want_budget = {str(f): dict(zip(("batch_size", "max_epochs", "patience"), s["budget"][f])) for f in s["fractions"]["top"]}
     ok = (fs.get("fractions") == s["fractions"]["top"] and fs.get("seeds") == s["seeds"] and fs.get("budget_per_fraction") == want_budget
-          and fs.get("finetune_hparams") == FT and fs.get("pretraining", {}).get("checkpoint") == _rel(ck)
+          and fs.get("finetune_hparams") == fewshot.FT and fs.get("finetune_hparams_at_le_1pct") == fewshot.FT_FEW and not FT_OVERRIDES and fs.get("pretraining", {}).get("checkpoint") == _rel(ck)
           and fs.get("n_jets", {}).get("train") == 3000)
     return fs if ok else None
 
@@ -364,9 +403,9 @@ def collect(jobs: list[tuple], work: Path, fs: dict | None) -> tuple[list[dict],
     scores when they exist and reproduce the row's AUC (see :func:`_curve_from_scores`)."""
     rows, missing = [], []
     for j in jobs:
-        f = work / "runs" / f"{_key(*j)}.json"
-        if f.is_file():
-            row = {**json.loads(f.read_text()), "source": "physics_compare"}
+        cached = _cached(j, work)
+        if cached is not None:
+            row = {**cached, "source": "physics_compare"}
             if "roc" not in row:
                 row.update(_curve_from_scores(row, work))
             rows.append(row)
@@ -409,7 +448,19 @@ def main() -> int:
     ap.add_argument("--name", default=None, metavar="SUFFIX",
                     help="a variant of the comparison (e.g. with another --backbone): writes physics_compare_SUFFIX.json and its "
                          "plots, work folder data/bench_runs/physics_SUFFIX, so the main results are left alone")
+    ap.add_argument("--ft", nargs="+", default=[], metavar="KEY=VALUE",
+                    help=f"fine-tuning hyper-parameters of a variant's JEPA runs, over fewshot.ft_for (needs --name): {', '.join(FT_KEYS)}")
     a = ap.parse_args()
+    if a.ft and not a.name:
+        ap.error("--ft changes how the JEPA modes are fine-tuned: give the variant a --name (the main grid uses fewshot.ft_for)")
+    for kv in a.ft:
+        k, sep, v = kv.partition("=")
+        try:
+            if not sep:
+                raise ValueError(kv)
+            FT_OVERRIDES[k] = FT_KEYS[k](v)
+        except (KeyError, ValueError):
+            ap.error(f"--ft {kv!r}: expected KEY=VALUE with KEY one of {', '.join(FT_KEYS)} and a number")
     if a.name is not None and not a.name.replace("_", "").isalnum():
         ap.error(f"--name must be letters, digits and '_' (it becomes part of a file name), got {a.name!r}")
     if a.rerun and a.report_only:
@@ -482,9 +533,9 @@ def main() -> int:
                         for k, v in _peers.PEER_CONFIGS.items()},
         "peer_inputs": {"names": list(_peers.PEER_INPUTS), "pf_features": list(_peers.PF_FEATURES), "max_particles": 128,
                         "note": "ParT's 17 particle features minus d0, d0err, dz, dzerr: the generator has no tracking/impact parameters"},
-        "peer_training": {"optimizer": "AdamW", "lr": FT["lr"], "weight_decay": FT["weight_decay"], "schedule": "5% linear warm-up + cosine",
+        "peer_training": {"optimizer": "AdamW", "lr": fewshot.FT["lr"], "weight_decay": fewshot.FT["weight_decay"], "schedule": "5% linear warm-up + cosine",
                           "grad_clip": 1.0, "early_stopping": "val loss, best weights kept"},
-        "jepa": {"finetune_hparams": FT, "backbone": _rel(ck), "top_jepa_rows_from": "benchmarks/results/fewshot.json" if fs else "this script",
+        "jepa": {"finetune_hparams": ft_for(1.0), "finetune_hparams_at_le_1pct": ft_for(0.01), "ft_overrides": FT_OVERRIDES, "backbone": _rel(ck), "top_jepa_rows_from": "benchmarks/results/fewshot.json" if fs else "this script",
                  "fewshot_json_mismatches": fs_check},
         "data": {"folder": "data/bench", "generator_commands": (ROOT / "data" / "bench" / "commands.txt").read_text().splitlines()},
         "n_jets": n_jets, "commands": [shlex.join([sys.executable, *sys.argv])],

@@ -1,0 +1,52 @@
+"""benchmarks/physics_compare.py's run cache: a JEPA row counts only if it was fine-tuned with the
+hyper-parameters the grid uses now; stale rows are left alone by the report and moved aside before training."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import fewshot  # noqa: E402
+import physics_compare as pc  # noqa: E402
+
+
+def _write(work: Path, job: tuple, **row) -> Path:
+    (work / "runs").mkdir(parents=True, exist_ok=True)
+    f = work / "runs" / f"{pc._key(*job)}.json"
+    f.write_text(json.dumps({"task": job[0], "model": job[1], "fraction": job[2], "seed": job[3], **row}))
+    return f
+
+
+def test_jepa_rows_follow_fewshot_per_fraction_hparams():
+    assert pc.ft_for(1.0) == fewshot.FT
+    assert pc.ft_for(0.01) == fewshot.FT_FEW  # LP-FT at <= 1 %
+    assert pc._stale(("top", "finetune", 1.0, 0), {"ft": fewshot.FT}) is None
+    assert pc._stale(("top", "finetune", 0.01, 0), {"ft": fewshot.FT}) is not None  # made without LP-FT
+    assert "pre-2026-11-23" in pc._stale(("top", "scratch", 1.0, 0), {})  # rows from before rows recorded ft
+    assert pc._stale(("top", "part", 1.0, 0), {}) is None  # peers do not use ft
+
+
+def test_overrides_change_what_is_current(monkeypatch):
+    monkeypatch.setattr(pc, "FT_OVERRIDES", {"backbone_lr_scale": 0.3})
+    assert pc.ft_for(1.0) == {**fewshot.FT, "backbone_lr_scale": 0.3}
+    assert pc._stale(("top", "finetune", 1.0, 0), {"ft": fewshot.FT}) is not None
+
+
+def test_stale_rows_missing_in_report_moved_before_training(tmp_path):
+    fresh, stale, peer = ("top", "finetune", 1.0, 0), ("top", "scratch", 1.0, 1), ("top", "part", 1.0, 0)
+    _write(tmp_path, fresh, auc=0.9, ft=pc.ft_for(1.0), roc={"eff_b": []})
+    f_stale = _write(tmp_path, stale, auc=0.8, roc={"eff_b": []})
+    _write(tmp_path, peer, auc=0.95, roc={"eff_b": []})
+    rows, missing = pc.collect([fresh, stale, peer], tmp_path, None)
+    assert [r["auc"] for r in rows] == [0.9, 0.95] and missing == [stale]
+    assert f_stale.is_file()  # the report moves nothing
+    assert pc._cached(stale, tmp_path, move_stale=True) is None
+    assert not f_stale.is_file() and (tmp_path / "runs" / "replaced" / f_stale.name).is_file()
+    assert pc._cached(fresh, tmp_path, move_stale=True)["auc"] == 0.9
