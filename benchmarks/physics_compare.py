@@ -480,6 +480,10 @@ def main() -> int:
     if not ck.is_file():
         raise FileNotFoundError(f"JEPA backbone {ck} not found; run benchmarks/fewshot.py (it pretrains it) or pass --backbone")
     t0 = time.time()
+    # every invocation on this work folder, oldest first (a --report-only run alone would not say how the runs were made)
+    with open(work / "commands.txt", "a") as f:
+        f.write(shlex.join([sys.executable, *sys.argv]) + "\n")
+    commands = (work / "commands.txt").read_text().splitlines()
     fs = None if a.run_top_jepa else reusable_fewshot(s, ck, name)
     jobs = job_list(s, skip_top_jepa=fs is not None)
     from hepjepa.features import TokenizerConfig
@@ -535,10 +539,13 @@ def main() -> int:
                         "note": "ParT's 17 particle features minus d0, d0err, dz, dzerr: the generator has no tracking/impact parameters"},
         "peer_training": {"optimizer": "AdamW", "lr": fewshot.FT["lr"], "weight_decay": fewshot.FT["weight_decay"], "schedule": "5% linear warm-up + cosine",
                           "grad_clip": 1.0, "early_stopping": "val loss, best weights kept"},
-        "jepa": {"finetune_hparams": ft_for(1.0), "finetune_hparams_at_le_1pct": ft_for(0.01), "ft_overrides": FT_OVERRIDES, "backbone": _rel(ck), "top_jepa_rows_from": "benchmarks/results/fewshot.json" if fs else "this script",
+        "jepa": {"finetune_hparams": ft_for(1.0), "finetune_hparams_at_le_1pct": ft_for(0.01), "ft_overrides": FT_OVERRIDES, "backbone": _rel(ck),
+                 # the backbone's pretraining config (rebuilds it with `hepjepa pretrain`) and monitors
+                 "pretraining": fewshot.pretrain_summary(ck),
+                 "top_jepa_rows_from": "benchmarks/results/fewshot.json" if fs else "this script",
                  "fewshot_json_mismatches": fs_check},
         "data": {"folder": "data/bench", "generator_commands": (ROOT / "data" / "bench" / "commands.txt").read_text().splitlines()},
-        "n_jets": n_jets, "commands": [shlex.join([sys.executable, *sys.argv])],
+        "n_jets": n_jets, "commands": commands,
         "summary": summary, "goals": goals, "onnx_part_top": onnx_info,
         "roc_eff_s": [round(float(v), 6) for v in ROC_EFF_S], "roc_curves": roc_info,
         "status": "complete" if not missing else (f"partial: {len(jobs) - len(missing)} of {len(jobs)} runs done; the grid (ordered most "
@@ -546,7 +553,8 @@ def main() -> int:
         "missing_runs": [_key(*j) for j in missing], "runs": rows,
         "total_cpu_s": float(sum(r["cpu_s"] for r in rows)), "wall_s_this_invocation": time.time() - t0,
         "machine": {**machine(), "loadavg": os.getloadavg(), "torch": torch.__version__, "weaver_core": _version("weaver-core"),
-                    "note": "no GPU; 2-core machine shared with other engineers' jobs; every run used 1 torch thread"},
+                    "note": ("no GPU; 2 cores; every run used 1 torch thread; rows with 'restored' were run on an earlier "
+                             "machine (its load in its JSON at 489ac0d), cpu_s is not comparable across the two")},
     }
     if a.name:
         out["variant"] = a.name
