@@ -114,7 +114,8 @@ def _speed_flops(d):
 
 
 def _speed_coffea(d):
-    return [("coffea Runner end to end, events/s", ", ".join(f"{r['executor']}({r['workers']}) {r['events_per_s']:.0f}" for r in d["rows"]) + _load(d))]
+    n = f", {d['events']} events" if "events" in d else ""
+    return [(f"coffea Runner end to end, events/s{n}", ", ".join(f"{r['executor']}({r['workers']}) {r['events_per_s']:.0f}" for r in d["rows"]) + _load(d))]
 
 
 def _acc_auc(r) -> str:
