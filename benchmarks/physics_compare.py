@@ -582,7 +582,11 @@ def _goals(summary: list[dict]) -> dict:
     out = {}
     ft, pt = by.get(("top", "finetune", 1.0)), by.get(("top", "part", 1.0))
     if ft and pt:
-        out["top_auc_finetune_vs_part_100pct"] = {"finetune": ft["auc_mean"], "part": pt["auc_mean"], "met": ft["auc_mean"] >= pt["auc_mean"]}
+        diff = ft["auc_mean"] - pt["auc_mean"]
+        # standard error of the difference of two means over independent seeds
+        se = float(np.sqrt(ft.get("auc_std", 0.0) ** 2 / ft["n_seeds"] + pt.get("auc_std", 0.0) ** 2 / pt["n_seeds"]))
+        out["top_auc_finetune_vs_part_100pct"] = {"finetune": ft["auc_mean"], "part": pt["auc_mean"], "difference": diff,
+                                                  "difference_stderr": se, "met": ft["auc_mean"] >= pt["auc_mean"]}
     for (task, model, f), r in by.items():
         if task == "top" and model == "finetune" and f <= 0.01 and ("top", "scratch", f) in by:
             d = r["accuracy_mean"] - by[("top", "scratch", f)]["accuracy_mean"]
