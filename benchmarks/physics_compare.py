@@ -46,6 +46,8 @@ folder), so an interrupted run continues, ``--report-only`` rebuilds the outputs
     # a variant with another backbone, written beside the main results (physics_compare_g24.json)
     python benchmarks/physics_compare.py --name g24 --backbone data/bench_runs/backbone_top_g24/checkpoint.pt \
         --rerun top_finetune_f1_s0 top_scratch_f1_s0
+    # ten seeds of the ParT-vs-JEPA comparison (seeds 0-2 copied from the main grid's cache first)
+    python benchmarks/physics_compare.py --name seeds10 --seeds 0 1 2 3 4 5 6 7 8 9 --rerun top_part_f1_s3 top_finetune_f1_s3 ...
 """
 
 from __future__ import annotations
@@ -450,7 +452,13 @@ def main() -> int:
                          "plots, work folder data/bench_runs/physics_SUFFIX, so the main results are left alone")
     ap.add_argument("--ft", nargs="+", default=[], metavar="KEY=VALUE",
                     help=f"fine-tuning hyper-parameters of a variant's JEPA runs, over fewshot.ft_for (needs --name): {', '.join(FT_KEYS)}")
+    ap.add_argument("--seeds", nargs="+", type=int, default=None, metavar="SEED",
+                    help="the seeds of a variant's grid (needs --name), e.g. 0 ... 9 with --rerun of the extra ones for a tighter comparison")
     a = ap.parse_args()
+    if a.seeds is not None and not a.name:
+        ap.error("--seeds changes the grid: give the variant a --name (the main grid keeps seeds 0, 1, 2)")
+    if a.seeds is not None and (len(set(a.seeds)) != len(a.seeds) or min(a.seeds) < 0):
+        ap.error(f"--seeds must be distinct non-negative integers, got {a.seeds}")
     if a.ft and not a.name:
         ap.error("--ft changes how the JEPA modes are fine-tuned: give the variant a --name (the main grid uses fewshot.ft_for)")
     for kv in a.ft:
@@ -472,7 +480,7 @@ def main() -> int:
     torch.set_num_threads(1)
     _peers.require_weaver()
     name = "quick" if a.quick else "full"
-    s = SETTINGS[name]
+    s = SETTINGS[name] if a.seeds is None else {**SETTINGS[name], "seeds": list(a.seeds)}
     suffix = ("_quick" if a.quick else "") + (f"_{a.name}" if a.name else "")
     work = Path(a.work) if a.work else ROOT / "data" / "bench_runs" / f"physics{suffix}"
     work.mkdir(parents=True, exist_ok=True)
