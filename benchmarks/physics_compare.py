@@ -15,8 +15,8 @@ validation = val files (early stopping on the val loss, best weights kept), test
 backbone pretrained by fewshot.py (data/bench_runs/backbone_top/checkpoint.pt) and fewshot.py's
 fine-tuning hyper-parameters of the label fraction (``fewshot.ft_for``: backbone at the head's learning
 rate, no layer decay; LP-FT with ten head-only epochs at <= 1 %), chosen there on the val jets; every
-JEPA row records them (``ft``) and a cached row made with others counts as missing. When benchmarks/results/fewshot.json exists with the same conventions
-and the same backbone, its top-vs-QCD JEPA rows are reused instead of re-running them.
+JEPA row records them (``ft``) and a cached row made with others counts as missing. When
+benchmarks/results/fewshot.json exists with the same conventions and the same backbone, its top-vs-QCD JEPA rows are reused instead of re-running them.
 
 Peers: weaver-core's real ``ParticleTransformer`` / ``ParticleNet`` classes at CPU-sized widths
 (``_peers.PEER_CONFIGS``, the same for every task), trained with the same loop (AdamW, warm-up + cosine,
@@ -81,6 +81,12 @@ TASKS = {
 }
 #: The (batch size, max epochs, patience) of each fraction, fewshot.py's BUDGET as of commit 8ec5d79.
 BUDGET = {0.005: (16, 150, 30), 0.01: (16, 100, 25), 0.05: (32, 60, 15), 0.2: (64, 25, 6), 1.0: (64, 12, 4)}
+#: ``--ft KEY=VALUE`` overrides of a variant (read by the forked workers).
+FT_OVERRIDES: dict = {}
+#: What ``--ft KEY=VALUE`` may change for a variant, and the type of each value.
+FT_KEYS = {"lr": float, "backbone_lr_scale": float, "layer_decay": float, "weight_decay": float, "head_warmup_epochs": int}
+
+
 #: Until 2026-11-23 the JEPA modes here used (backbone_lr_scale 0.3, layer_decay 0.75), fewshot.py's
 #: FT before it moved to (1.0, 1.0) on its val jets; at top vs QCD 100 % the val loss was 0.192 with
 #: the old and 0.156 with the current one (3 seeds; physics_compare_ft_old.json), so the grid's JEPA
@@ -89,11 +95,6 @@ def ft_for(frac: float) -> dict:
     """Fine-tuning hyper-parameters of the JEPA modes at a label fraction: fewshot.py's, plus --ft overrides."""
     return {**fewshot.ft_for(frac), **FT_OVERRIDES}
 
-
-#: ``--ft KEY=VALUE`` overrides of a variant (read by the forked workers).
-FT_OVERRIDES: dict = {}
-#: What ``--ft KEY=VALUE`` may change for a variant, and the type of each value.
-FT_KEYS = {"lr": float, "backbone_lr_scale": float, "layer_decay": float, "weight_decay": float, "head_warmup_epochs": int}
 #: Signal efficiencies at which every run's ROC curve is stored (101 points: compact in the JSON,
 #: and linear interpolation between 1 %-spaced points is invisible on a 1/eB plot).
 ROC_EFF_S = np.linspace(0.0, 1.0, 101)
@@ -561,8 +562,9 @@ def main() -> int:
         "missing_runs": [_key(*j) for j in missing], "runs": rows,
         "total_cpu_s": float(sum(r["cpu_s"] for r in rows)), "wall_s_this_invocation": time.time() - t0,
         "machine": {**machine(), "loadavg": os.getloadavg(), "torch": torch.__version__, "weaver_core": _version("weaver-core"),
-                    "note": ("no GPU; 2 cores; every run used 1 torch thread; rows with 'restored' were run on an earlier "
-                             "machine (its load in its JSON at 489ac0d), cpu_s is not comparable across the two")},
+                    "note": "no GPU; 2 cores; every run used 1 torch thread"
+                            + ("; rows with 'restored' were run on an earlier machine (its load in its JSON at 489ac0d), so their "
+                               "cpu_s is not comparable with the others'" if any("restored" in r for r in rows) else "")},
     }
     if a.name:
         out["variant"] = a.name
