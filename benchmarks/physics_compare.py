@@ -48,6 +48,10 @@ folder), so an interrupted run continues, ``--report-only`` rebuilds the outputs
         --rerun top_finetune_f1_s0 top_scratch_f1_s0
     # ten seeds of the ParT-vs-JEPA comparison (seeds 0-2 copied from the main grid's cache first)
     python benchmarks/physics_compare.py --name seeds10 --seeds 0 1 2 3 4 5 6 7 8 9 --rerun top_part_f1_s3 top_finetune_f1_s3 ...
+    # every model with a larger budget at 100 % (30 epochs, patience 8; rows record their budget)
+    python benchmarks/physics_compare.py --name epochs30 --budget 1=64,30,8 --seeds 0 1 2 3 4 5 6 7 8 9 --rerun top_part_f1_s0 ...
+    # the backbone pretrained on a larger unlabelled pool (benchmarks/pretrain_variant_backbone.py pool)
+    python benchmarks/physics_compare.py --name pool --backbone data/bench_runs/backbone_top_pool/checkpoint.pt --rerun ...
 """
 
 from __future__ import annotations
@@ -83,6 +87,8 @@ TASKS = {
 BUDGET = {0.005: (16, 150, 30), 0.01: (16, 100, 25), 0.05: (32, 60, 15), 0.2: (64, 25, 6), 1.0: (64, 12, 4)}
 #: ``--ft KEY=VALUE`` overrides of a variant (read by the forked workers).
 FT_OVERRIDES: dict = {}
+#: The settings of this invocation (with a variant's --seeds / --budget), for the cache checks.
+_SETTINGS_NOW: dict = {}
 #: What ``--ft KEY=VALUE`` may change for a variant, and the type of each value.
 FT_KEYS = {"lr": float, "backbone_lr_scale": float, "layer_decay": float, "weight_decay": float, "head_warmup_epochs": int}
 
@@ -231,6 +237,7 @@ def run_one(task: str, model: str, frac: float, seed: int, budget: tuple[int, in
     row = {"task": task, "model": model, "fraction": frac, "seed": seed, "n_train": int(len(sel)), **metrics(p, yte, task),
            "best_epoch": hist["best_epoch"], "epochs_run": len(hist["val_loss"]), "best_val_loss": hist["best_val_loss"], "n_params": int(n_params), "cpu_s": cpu,
            "roc": roc_curve(p, yte, task)}
+    row["budget"] = list(budget)
     if model in JEPA_MODES:
         row["ft"] = dict(ft)
     return row, p
@@ -247,7 +254,12 @@ def _key(task: str, model: str, frac: float, seed: int) -> str:
 
 def _stale(job: tuple, row: dict) -> str | None:
     """Why a cached row no longer describes this job (a JEPA row made with other fine-tuning
-    hyper-parameters than ft_for gives now), or None when it does."""
+    hyper-parameters than ft_for gives now, or a row of any model trained with another (batch size,
+    max epochs, patience) than the grid's; rows from before rows recorded it were made with their
+    grid's), or None when it does."""
+    s = _G[2] if _G else _SETTINGS_NOW
+    if s and "budget" in row and job[2] in s["budget"] and list(row["budget"]) != list(s["budget"][job[2]]):
+        return f"trained with budget {row.get('budget')}, not {list(s['budget'][job[2]])}"
     if job[1] in JEPA_MODES and row.get("ft") != ft_for(job[2]):
         return f"fine-tuned with {row.get('ft', 'the pre-2026-11-23 FT (backbone_lr_scale 0.3, layer_decay 0.75)')}, not {ft_for(job[2])}"
     return None
@@ -453,6 +465,9 @@ def main() -> int:
                          "plots, work folder data/bench_runs/physics_SUFFIX, so the main results are left alone")
     ap.add_argument("--ft", nargs="+", default=[], metavar="KEY=VALUE",
                     help=f"fine-tuning hyper-parameters of a variant's JEPA runs, over fewshot.ft_for (needs --name): {', '.join(FT_KEYS)}")
+    ap.add_argument("--budget", nargs="+", default=[], metavar="FRAC=BATCH,EPOCHS,PATIENCE",
+                    help="a variant's (batch size, max epochs, patience) at a label fraction, the same for every model (needs --name), "
+                         "e.g. 1=64,30,8")
     ap.add_argument("--seeds", nargs="+", type=int, default=None, metavar="SEED",
                     help="the seeds of a variant's grid (needs --name), e.g. 0 ... 9 with --rerun of the extra ones for a tighter comparison")
     a = ap.parse_args()
@@ -470,6 +485,19 @@ def main() -> int:
             FT_OVERRIDES[k] = FT_KEYS[k](v)
         except (KeyError, ValueError):
             ap.error(f"--ft {kv!r}: expected KEY=VALUE with KEY one of {', '.join(FT_KEYS)} and a number")
+    if a.budget and not a.name:
+        ap.error("--budget changes every model's training: give the variant a --name (the main grid uses BUDGET)")
+    budget_over = {}
+    for kv in a.budget:
+        f, sep, v = kv.partition("=")
+        try:
+            frac, vals = float(f), tuple(int(x) for x in v.split(","))
+            if not sep or len(vals) != 3 or min(vals) < 1 or frac not in BUDGET:
+                raise ValueError(kv)
+        except ValueError:
+            ap.error(f"--budget {kv!r}: expected FRAC=BATCH,EPOCHS,PATIENCE with FRAC one of {', '.join(f'{x:g}' for x in BUDGET)} "
+                     "and three positive integers")
+        budget_over[frac] = vals
     if a.name is not None and not a.name.replace("_", "").isalnum():
         ap.error(f"--name must be letters, digits and '_' (it becomes part of a file name), got {a.name!r}")
     if a.rerun and a.report_only:
@@ -482,6 +510,9 @@ def main() -> int:
     _peers.require_weaver()
     name = "quick" if a.quick else "full"
     s = SETTINGS[name] if a.seeds is None else {**SETTINGS[name], "seeds": list(a.seeds)}
+    if budget_over:
+        s = {**s, "budget": {**s["budget"], **budget_over}}
+    _SETTINGS_NOW.update(s)
     suffix = ("_quick" if a.quick else "") + (f"_{a.name}" if a.name else "")
     work = Path(a.work) if a.work else ROOT / "data" / "bench_runs" / f"physics{suffix}"
     work.mkdir(parents=True, exist_ok=True)

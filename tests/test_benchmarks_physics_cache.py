@@ -50,3 +50,26 @@ def test_stale_rows_missing_in_report_moved_before_training(tmp_path):
     assert pc._cached(stale, tmp_path, move_stale=True) is None
     assert not f_stale.is_file() and (tmp_path / "runs" / "replaced" / f_stale.name).is_file()
     assert pc._cached(fresh, tmp_path, move_stale=True)["auc"] == 0.9
+
+
+def test_rows_trained_with_another_budget_are_stale(monkeypatch):
+    s = {**pc.SETTINGS["full"], "budget": {**pc.BUDGET, 1.0: (64, 30, 8)}}  # a variant's --budget 1=64,30,8
+    monkeypatch.setattr(pc, "_SETTINGS_NOW", s)
+    job = ("top", "part", 1.0, 0)
+    assert pc._stale(job, {"budget": [64, 30, 8]}) is None
+    assert "budget [64, 12, 4]" in pc._stale(job, {"budget": [64, 12, 4]})
+    assert pc._stale(job, {}) is None  # rows from before rows recorded their budget: their grid's
+    assert pc._stale(("top", "part", 0.2, 0), {"budget": list(pc.BUDGET[0.2])}) is None
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--budget", "1=64,30,8"], "give the variant a --name"),
+    (["--name", "x", "--budget", "1=64,30"], "three positive integers"),
+    (["--name", "x", "--budget", "0.3=64,30,8"], "FRAC one of"),
+    (["--name", "x", "--budget", "1=64,0,8"], "three positive integers"),
+])
+def test_budget_option_is_checked(monkeypatch, capsys, argv, message):
+    monkeypatch.setattr(sys, "argv", ["physics_compare.py", *argv])
+    with pytest.raises(SystemExit) as e:
+        pc.main()
+    assert e.value.code == 2 and message in capsys.readouterr().err

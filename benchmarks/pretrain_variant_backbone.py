@@ -1,0 +1,63 @@
+"""Pretrain the variant backbones that physics_compare.py's ``--name`` variants fine-tune.
+
+Each variant is fewshot.py's backbone (data/bench_runs/backbone_top: fewshot_pretrain.yaml + RECIPE,
+6000 steps on ``fewshot.unlabelled_files()``) with one thing changed, so a variant's result says what
+that one thing does:
+
+* ``g24``:  24 groups of 8 instead of 12 (more of each jet's particles covered);
+* ``long``: 18000 steps instead of 6000 (the same jets seen three times as often);
+* ``pool``: a larger unlabelled pool (the same jets plus data/bench_pool's 60000 jets of the ten
+  classes, disjoint seeds; see make_bench_data.sh) and 12000 steps, so each jet is seen about as
+  often as in the 6000-step run on the smaller pool.
+
+    python benchmarks/pretrain_variant_backbone.py pool   # -> data/bench_runs/backbone_top_pool/checkpoint.pt
+    python benchmarks/physics_compare.py --name pool --backbone data/bench_runs/backbone_top_pool/checkpoint.pt --rerun ...
+
+The pretraining runs in this process on one torch thread (fewshot.pretrain), resumes a partial run, and
+returns at once when the checkpoint is complete. The checkpoint stores the config it ran with, and
+physics_compare copies it into its JSON (``jepa.pretraining``); this script prints the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import fewshot  # noqa: E402
+
+ROOT = fewshot.ROOT
+POOL = ROOT / "data" / "bench_pool"
+
+
+def pool_files() -> list[str]:
+    """data/bench_pool/train_<class>.root for the ten classes; raise naming the generator command if missing."""
+    return fewshot.bench_files("train", root=POOL)
+
+
+#: variant -> (steps, overrides over fewshot.RECIPE); data.train defaults to fewshot.unlabelled_files().
+VARIANTS = {
+    "g24": (fewshot.FULL_PRETRAIN_STEPS, lambda: ["data.tokenizer.max_groups=24"]),
+    "long": (3 * fewshot.FULL_PRETRAIN_STEPS, lambda: []),
+    "pool": (2 * fewshot.FULL_PRETRAIN_STEPS, lambda: [f"data.train={json.dumps(fewshot.unlabelled_files() + pool_files())}"]),
+}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("variant", choices=sorted(VARIANTS))
+    a = ap.parse_args()
+    steps, extra = VARIANTS[a.variant]
+    sets = list(extra())
+    if not any(s.startswith("data.train=") for s in sets):
+        sets.insert(0, f"data.train={json.dumps(fewshot.unlabelled_files())}")
+    log: list[str] = []
+    ck = fewshot.pretrain(ROOT / "data" / "bench_runs" / f"backbone_top_{a.variant}", log, steps, [*sets, *fewshot.RECIPE])
+    print(json.dumps({"variant": a.variant, "checkpoint": str(ck.relative_to(ROOT)), "commands": log}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

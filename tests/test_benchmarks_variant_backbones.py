@@ -1,0 +1,56 @@
+"""benchmarks/pretrain_variant_backbone.py: each variant is fewshot.py's pretraining config with one
+thing changed, and the config it would run loads (unknown keys would fail by name)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import fewshot  # noqa: E402
+import pretrain_variant_backbone as pvb  # noqa: E402
+
+from hepjepa.train.pretrain import load_config  # noqa: E402
+
+
+@pytest.fixture
+def bench_dirs(tmp_path, monkeypatch):
+    """Empty stand-ins for data/bench, data/bench_top and data/bench_pool (only their file names are read)."""
+    for d in ("bench", "bench_top", "bench_pool"):
+        (tmp_path / d).mkdir()
+        for c in fewshot.CLASSES:
+            (tmp_path / d / f"train_{c}.root").touch()
+    monkeypatch.setattr(fewshot, "BENCH", tmp_path / "bench")
+    monkeypatch.setattr(fewshot, "TOP", tmp_path / "bench_top")
+    monkeypatch.setattr(pvb, "POOL", tmp_path / "bench_pool")
+    return tmp_path
+
+
+def _config(variant: str):
+    steps, extra = pvb.VARIANTS[variant]
+    sets = list(extra())
+    if not any(s.startswith("data.train=") for s in sets):
+        sets.insert(0, f"data.train={json.dumps(fewshot.unlabelled_files())}")
+    return steps, load_config(fewshot.PRETRAIN_CONFIG, [*sets, *fewshot.RECIPE, f"optim.total_steps={steps}"])
+
+
+def test_variants_change_one_thing(bench_dirs):
+    _, base = _config("long")
+    steps, g24 = _config("g24")
+    assert steps == fewshot.FULL_PRETRAIN_STEPS and g24.data.tokenizer["max_groups"] == 24 != base.data.tokenizer["max_groups"]
+    steps, pool = _config("pool")
+    assert steps == 2 * fewshot.FULL_PRETRAIN_STEPS
+    assert pool.data.train[: len(base.data.train)] == base.data.train and len(pool.data.train) == len(base.data.train) + len(fewshot.CLASSES)
+    assert all("bench_pool" in f for f in pool.data.train[len(base.data.train):])
+
+
+def test_missing_pool_names_the_generator(bench_dirs):
+    (bench_dirs / "bench_pool" / "train_hbb.root").unlink()
+    with pytest.raises(FileNotFoundError, match="make_bench_data.sh"):
+        pvb.pool_files()
