@@ -73,3 +73,15 @@ def test_budget_option_is_checked(monkeypatch, capsys, argv, message):
     with pytest.raises(SystemExit) as e:
         pc.main()
     assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_rows_of_another_test_set_are_stale(monkeypatch, tmp_path):
+    job = ("top", "part", 1.0, 0)
+    monkeypatch.setattr(pc, "_SETTINGS_NOW", {**pc.SETTINGS["full"], "test_root": str(pc.ROOT / "data" / "bench_top")})
+    assert pc._stale(job, {"test_root": "data/bench_top"}) is None
+    assert "tested on data/bench," in pc._stale(job, {})  # a main-grid row copied into a --test-root variant
+    monkeypatch.setattr(pc, "_SETTINGS_NOW", dict(pc.SETTINGS["full"]))
+    assert "tested on data/bench_top" in pc._stale(job, {"test_root": "data/bench_top"})
+    monkeypatch.setattr(sys, "argv", ["physics_compare.py", "--test-root", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        pc.main()
