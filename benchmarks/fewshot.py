@@ -118,8 +118,9 @@ def unlabelled_files(quick: bool = False) -> list[str]:
     return files if quick else files + [f for f in top if Path(f).is_file()]
 
 
-def pretrain(out_dir: Path, log: list[str], steps: int | None = None, overrides: list[str] = (), config: Path = PRETRAIN_CONFIG) -> Path:
-    """Pretrain (1 torch thread, nice 5) unless ``out_dir/checkpoint.pt`` is complete; resume a partial one.
+def pretrain(out_dir: Path, log: list[str], steps: int | None = None, overrides: list[str] = (), config: Path = PRETRAIN_CONFIG,
+             threads: int = 1) -> Path:
+    """Pretrain (``threads`` torch threads, default 1) unless ``out_dir/checkpoint.pt`` is complete; resume a partial one.
 
     Returns:
         The checkpoint path.
@@ -141,9 +142,9 @@ def pretrain(out_dir: Path, log: list[str], steps: int | None = None, overrides:
     from hepjepa.train.pretrain import load_config
     from hepjepa.train.pretrain import pretrain as run_pretrain
 
-    log.append(shlex.join(["hepjepa", "pretrain", "--config", str(config), *resume, "--set", *sets]) + "  # run in-process, torch.set_num_threads(1)")
+    log.append(shlex.join(["hepjepa", "pretrain", "--config", str(config), *resume, "--set", *sets]) + f"  # run in-process, torch.set_num_threads({threads})")
     print("+", log[-1], flush=True)
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     run_pretrain(load_config(config, sets), resume=bool(resume))
     return ck
 

@@ -601,8 +601,10 @@ def main() -> int:
         "n_jets": n_jets, "commands": commands,
         "summary": summary, "goals": goals, "onnx_part_top": onnx_info,
         "roc_eff_s": [round(float(v), 6) for v in ROC_EFF_S], "roc_curves": roc_info,
-        "status": "complete" if not missing else (f"partial: {len(jobs) - len(missing)} of {len(jobs)} runs done; the grid (ordered most "
-                                                  "informative first) was stopped at the deadline, missing_runs lists the rest"),
+        "status": "complete" if not missing else (
+            f"variant: {len(jobs) - len(missing)} of the grid's {len(jobs)} runs, the ones trained with --rerun; missing_runs lists the rest"
+            if a.name else f"partial: {len(jobs) - len(missing)} of {len(jobs)} runs done; the grid (ordered most "
+                           "informative first) was stopped at the deadline, missing_runs lists the rest"),
         "missing_runs": [_key(*j) for j in missing], "runs": rows,
         "total_cpu_s": float(sum(r["cpu_s"] for r in rows)), "wall_s_this_invocation": time.time() - t0,
         "machine": {**machine(), "loadavg": os.getloadavg(), "torch": torch.__version__, "weaver_core": _version("weaver-core"),

@@ -8,7 +8,9 @@ that one thing does:
 * ``long``: 18000 steps instead of 6000 (the same jets seen three times as often);
 * ``pool``: a larger unlabelled pool (the same jets plus data/bench_pool's 60000 jets of the ten
   classes, disjoint seeds; see make_bench_data.sh) and 12000 steps, so each jet is seen about as
-  often as in the 6000-step run on the smaller pool.
+  often as in the 6000-step run on the smaller pool;
+* ``pool2``: the next step of that scan: data/bench_pool2's 60000 more jets (SEED_BASE=30000) on top,
+  the same 12000 steps (so only the number of distinct jets changes from ``pool``).
 
     python benchmarks/pretrain_variant_backbone.py pool   # -> data/bench_runs/backbone_top_pool/checkpoint.pt
     python benchmarks/physics_compare.py --name pool --backbone data/bench_runs/backbone_top_pool/checkpoint.pt --rerun ...
@@ -30,11 +32,12 @@ import fewshot  # noqa: E402
 
 ROOT = fewshot.ROOT
 POOL = ROOT / "data" / "bench_pool"
+POOL2 = ROOT / "data" / "bench_pool2"
 
 
-def pool_files() -> list[str]:
-    """data/bench_pool/train_<class>.root for the ten classes; raise naming the generator command if missing."""
-    return fewshot.bench_files("train", root=POOL)
+def pool_files(root: Path | None = None) -> list[str]:
+    """<root>/train_<class>.root (default data/bench_pool) for the ten classes; raise naming the generator command if missing."""
+    return fewshot.bench_files("train", root=root or POOL)
 
 
 #: variant -> (steps, overrides over fewshot.RECIPE); data.train defaults to fewshot.unlabelled_files().
@@ -42,19 +45,21 @@ VARIANTS = {
     "g24": (fewshot.FULL_PRETRAIN_STEPS, lambda: ["data.tokenizer.max_groups=24"]),
     "long": (3 * fewshot.FULL_PRETRAIN_STEPS, lambda: []),
     "pool": (2 * fewshot.FULL_PRETRAIN_STEPS, lambda: [f"data.train={json.dumps(fewshot.unlabelled_files() + pool_files())}"]),
+    "pool2": (2 * fewshot.FULL_PRETRAIN_STEPS, lambda: [f"data.train={json.dumps(fewshot.unlabelled_files() + pool_files() + pool_files(POOL2))}"]),
 }
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("variant", choices=sorted(VARIANTS))
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as the backbones in the results were made)")
     a = ap.parse_args()
     steps, extra = VARIANTS[a.variant]
     sets = list(extra())
     if not any(s.startswith("data.train=") for s in sets):
         sets.insert(0, f"data.train={json.dumps(fewshot.unlabelled_files())}")
     log: list[str] = []
-    ck = fewshot.pretrain(ROOT / "data" / "bench_runs" / f"backbone_top_{a.variant}", log, steps, [*sets, *fewshot.RECIPE])
+    ck = fewshot.pretrain(ROOT / "data" / "bench_runs" / f"backbone_top_{a.variant}", log, steps, [*sets, *fewshot.RECIPE], threads=a.threads)
     print(json.dumps({"variant": a.variant, "checkpoint": str(ck.relative_to(ROOT)), "commands": log}, indent=1))
     return 0
 

@@ -22,13 +22,14 @@ from hepjepa.train.pretrain import load_config  # noqa: E402
 @pytest.fixture
 def bench_dirs(tmp_path, monkeypatch):
     """Empty stand-ins for data/bench, data/bench_top and data/bench_pool (only their file names are read)."""
-    for d in ("bench", "bench_top", "bench_pool"):
+    for d in ("bench", "bench_top", "bench_pool", "bench_pool2"):
         (tmp_path / d).mkdir()
         for c in fewshot.CLASSES:
             (tmp_path / d / f"train_{c}.root").touch()
     monkeypatch.setattr(fewshot, "BENCH", tmp_path / "bench")
     monkeypatch.setattr(fewshot, "TOP", tmp_path / "bench_top")
     monkeypatch.setattr(pvb, "POOL", tmp_path / "bench_pool")
+    monkeypatch.setattr(pvb, "POOL2", tmp_path / "bench_pool2")
     return tmp_path
 
 
@@ -54,3 +55,11 @@ def test_missing_pool_names_the_generator(bench_dirs):
     (bench_dirs / "bench_pool" / "train_hbb.root").unlink()
     with pytest.raises(FileNotFoundError, match="make_bench_data.sh"):
         pvb.pool_files()
+
+
+def test_pool2_adds_the_second_pool(bench_dirs):
+    _, pool = _config("pool")
+    steps, pool2 = _config("pool2")
+    assert steps == pvb.VARIANTS["pool"][0]  # only the number of distinct jets changes
+    assert pool2.data.train[: len(pool.data.train)] == pool.data.train
+    assert all("bench_pool2" in f for f in pool2.data.train[len(pool.data.train):]) and len(pool2.data.train) == len(pool.data.train) + 10
