@@ -4,6 +4,8 @@ Each variant is fewshot.py's backbone (data/bench_runs/backbone_top: fewshot_pre
 6000 steps on ``fewshot.unlabelled_files()``) with one thing changed, so a variant's result says what
 that one thing does:
 
+* ``base``: nothing changed; with ``--seed`` it is a replicate of backbone_top, to measure how much the
+  pretraining seed alone moves the fine-tuned results (every other variant is one pretraining run);
 * ``g24``:  24 groups of 8 instead of 12 (more of each jet's particles covered);
 * ``long``: 18000 steps instead of 6000 (the same jets seen three times as often);
 * ``pool``: a larger unlabelled pool (the same jets plus data/bench_pool's 60000 jets of the ten
@@ -13,6 +15,7 @@ that one thing does:
   the same 12000 steps (so only the number of distinct jets changes from ``pool``).
 
     python benchmarks/pretrain_variant_backbone.py pool   # -> data/bench_runs/backbone_top_pool/checkpoint.pt
+    python benchmarks/pretrain_variant_backbone.py pool --seed 1   # -> data/bench_runs/backbone_top_pool_seed1/
     python benchmarks/physics_compare.py --name pool --backbone data/bench_runs/backbone_top_pool/checkpoint.pt --rerun ...
 
 The pretraining runs in this process on one torch thread (fewshot.pretrain), resumes a partial run, and
@@ -42,6 +45,7 @@ def pool_files(root: Path | None = None) -> list[str]:
 
 #: variant -> (steps, overrides over fewshot.RECIPE); data.train defaults to fewshot.unlabelled_files().
 VARIANTS = {
+    "base": (fewshot.FULL_PRETRAIN_STEPS, lambda: []),
     "g24": (fewshot.FULL_PRETRAIN_STEPS, lambda: ["data.tokenizer.max_groups=24"]),
     "long": (3 * fewshot.FULL_PRETRAIN_STEPS, lambda: []),
     "pool": (2 * fewshot.FULL_PRETRAIN_STEPS, lambda: [f"data.train={json.dumps(fewshot.unlabelled_files() + pool_files())}"]),
@@ -52,14 +56,20 @@ VARIANTS = {
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("variant", choices=sorted(VARIANTS))
+    ap.add_argument("--seed", type=int, default=0, help="pretraining seed (run.seed; default 0, the seed of every backbone in the results)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as the backbones in the results were made)")
     a = ap.parse_args()
     steps, extra = VARIANTS[a.variant]
     sets = list(extra())
     if not any(s.startswith("data.train=") for s in sets):
         sets.insert(0, f"data.train={json.dumps(fewshot.unlabelled_files())}")
+    if a.seed < 0:
+        ap.error(f"--seed must be a non-negative integer, got {a.seed}")
+    if a.variant == "base" and a.seed == 0:
+        ap.error("base with seed 0 is data/bench_runs/backbone_top itself (benchmarks/fewshot.py pretrains it); give --seed N")
+    out = f"backbone_top_{a.variant}" + (f"_seed{a.seed}" if a.seed else "")
     log: list[str] = []
-    ck = fewshot.pretrain(ROOT / "data" / "bench_runs" / f"backbone_top_{a.variant}", log, steps, [*sets, *fewshot.RECIPE], threads=a.threads)
+    ck = fewshot.pretrain(ROOT / "data" / "bench_runs" / out, log, steps, [*sets, *fewshot.RECIPE, f"run.seed={a.seed}"], threads=a.threads)
     print(json.dumps({"variant": a.variant, "checkpoint": str(ck.relative_to(ROOT)), "commands": log}, indent=1))
     return 0
 

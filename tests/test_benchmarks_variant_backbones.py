@@ -63,3 +63,10 @@ def test_pool2_adds_the_second_pool(bench_dirs):
     assert steps == pvb.VARIANTS["pool"][0]  # only the number of distinct jets changes
     assert pool2.data.train[: len(pool.data.train)] == pool.data.train
     assert all("bench_pool2" in f for f in pool2.data.train[len(pool.data.train):]) and len(pool2.data.train) == len(pool.data.train) + 10
+
+
+def test_base_variant_needs_a_seed(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["pretrain_variant_backbone.py", "base"])
+    with pytest.raises(SystemExit) as e:
+        pvb.main()
+    assert e.value.code == 2 and "give --seed N" in capsys.readouterr().err
