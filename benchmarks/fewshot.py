@@ -102,9 +102,9 @@ def sh(cmd: list[str], log: list[str]) -> None:
     subprocess.run(cmd, check=True, cwd=ROOT)
 
 
-def bench_files(split: str, classes=CLASSES, root: Path = BENCH) -> list[str]:
+def bench_files(split: str, classes=CLASSES, root: Path | None = None) -> list[str]:
     """<root>/<split>_<class>.root for ``classes`` (root: data/bench); raise if one is missing."""
-    out = [Path(root) / f"{split}_{c}.root" for c in classes]
+    out = [Path(root or BENCH) / f"{split}_{c}.root" for c in classes]
     missing = [str(p) for p in out if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"bench data missing {missing}; run `bash benchmarks/make_bench_data.sh` first (see its header for data/bench_top)")

@@ -59,14 +59,14 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0, help="pretraining seed (run.seed; default 0, the seed of every backbone in the results)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as the backbones in the results were made)")
     a = ap.parse_args()
-    steps, extra = VARIANTS[a.variant]
-    sets = list(extra())
-    if not any(s.startswith("data.train=") for s in sets):
-        sets.insert(0, f"data.train={json.dumps(fewshot.unlabelled_files())}")
     if a.seed < 0:
         ap.error(f"--seed must be a non-negative integer, got {a.seed}")
     if a.variant == "base" and a.seed == 0:
         ap.error("base with seed 0 is data/bench_runs/backbone_top itself (benchmarks/fewshot.py pretrains it); give --seed N")
+    steps, extra = VARIANTS[a.variant]
+    sets = list(extra())
+    if not any(s.startswith("data.train=") for s in sets):
+        sets.insert(0, f"data.train={json.dumps(fewshot.unlabelled_files())}")
     out = f"backbone_top_{a.variant}" + (f"_seed{a.seed}" if a.seed else "")
     log: list[str] = []
     ck = fewshot.pretrain(ROOT / "data" / "bench_runs" / out, log, steps, [*sets, *fewshot.RECIPE, f"run.seed={a.seed}"], threads=a.threads)
