@@ -134,7 +134,7 @@ def load_task(task: str, tok_cfg, s: dict) -> dict:
         if task == "ten" and split == "val" and s.get("max_val_per_file_ten"):
             cap = s["max_val_per_file_ten"]
         toks, peer, labs = [], [], []
-        root = s["test_root"] if split == "test" and s.get("test_root") else fewshot.BENCH
+        root = ROOT / s["test_root"] if split == "test" and s.get("test_root") else fewshot.BENCH
         for f in fewshot.bench_files(split, spec["files"], root=root):
             jets = read_jets(f, max_jets=cap)
             if task == "qg":
@@ -240,7 +240,7 @@ def run_one(task: str, model: str, frac: float, seed: int, budget: tuple[int, in
            "roc": roc_curve(p, yte, task)}
     row["budget"] = list(budget)
     if _SETTINGS_NOW.get("test_root"):
-        row["test_root"] = _rel(Path(_SETTINGS_NOW["test_root"]))
+        row["test_root"] = _SETTINGS_NOW["test_root"]
     if model in JEPA_MODES:
         row["ft"] = dict(ft)
     return row, p
@@ -260,8 +260,8 @@ def _stale(job: tuple, row: dict) -> str | None:
     hyper-parameters than ft_for gives now, or a row of any model trained with another (batch size,
     max epochs, patience) than the grid's; rows from before rows recorded it were made with their
     grid's), or None when it does."""
-    s = _G[2] if _G else _SETTINGS_NOW
-    if s and row.get("test_root") != (_rel(Path(s["test_root"])) if s.get("test_root") else None):
+    s = _SETTINGS_NOW  # this invocation's settings (inherited by the forked workers)
+    if s and row.get("test_root") != s.get("test_root"):
         return f"tested on {row.get('test_root') or 'data/bench'}, not {s.get('test_root') or 'data/bench'}"
     if s and "budget" in row and job[2] in s["budget"] and list(row["budget"]) != list(s["budget"][job[2]]):
         return f"trained with budget {row.get('budget')}, not {list(s['budget'][job[2]])}"
@@ -523,7 +523,7 @@ def main() -> int:
     if a.test_root:
         if not a.name:
             ap.error("--test-root changes the test set: give the variant a --name (the main grid tests on data/bench)")
-        s = {**s, "test_root": str(Path(a.test_root).resolve())}
+        s = {**s, "test_root": _rel(Path(a.test_root))}  # relative to the repository when inside it, as rows record it
     _SETTINGS_NOW.update(s)
     suffix = ("_quick" if a.quick else "") + (f"_{a.name}" if a.name else "")
     work = Path(a.work) if a.work else ROOT / "data" / "bench_runs" / f"physics{suffix}"
@@ -580,7 +580,7 @@ def main() -> int:
     out = {
         "mode": name, "tasks": {t: v["title"] for t, v in TASKS.items()}, "models": LABELS,
         "fractions": s["fractions"], "seeds": s["seeds"],
-        "test_root": _rel(Path(s["test_root"])) if s.get("test_root") else "data/bench",
+        "test_root": s.get("test_root") or "data/bench",
         "budget_per_fraction": {str(f): dict(zip(("batch_size", "max_epochs", "patience"), b)) for f, b in s["budget"].items()},
         "budget_note": ("top vs QCD runs every shared fraction; q/g and ten-class use fewer fractions, and the ten-class validation set is "
                         "capped at 50 jets per class, so that the whole grid fits about an hour of CPU on a 2-core machine shared with "

@@ -53,6 +53,15 @@ VARIANTS = {
 }
 
 
+def variant_config(variant: str) -> tuple[int, list[str]]:
+    """(steps, ``--set`` overrides before fewshot.RECIPE) of a variant; data.train is fewshot.unlabelled_files() unless it changes it."""
+    steps, extra = VARIANTS[variant]
+    sets = list(extra())
+    if not any(s.startswith("data.train=") for s in sets):
+        sets.insert(0, f"data.train={json.dumps(fewshot.unlabelled_files())}")
+    return steps, sets
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("variant", choices=sorted(VARIANTS))
@@ -63,10 +72,7 @@ def main() -> int:
         ap.error(f"--seed must be a non-negative integer, got {a.seed}")
     if a.variant == "base" and a.seed == 0:
         ap.error("base with seed 0 is data/bench_runs/backbone_top itself (benchmarks/fewshot.py pretrains it); give --seed N")
-    steps, extra = VARIANTS[a.variant]
-    sets = list(extra())
-    if not any(s.startswith("data.train=") for s in sets):
-        sets.insert(0, f"data.train={json.dumps(fewshot.unlabelled_files())}")
+    steps, sets = variant_config(a.variant)
     out = f"backbone_top_{a.variant}" + (f"_seed{a.seed}" if a.seed else "")
     log: list[str] = []
     ck = fewshot.pretrain(ROOT / "data" / "bench_runs" / out, log, steps, [*sets, *fewshot.RECIPE, f"run.seed={a.seed}"], threads=a.threads)

@@ -77,7 +77,7 @@ def test_budget_option_is_checked(monkeypatch, capsys, argv, message):
 
 def test_rows_of_another_test_set_are_stale(monkeypatch, tmp_path):
     job = ("top", "part", 1.0, 0)
-    monkeypatch.setattr(pc, "_SETTINGS_NOW", {**pc.SETTINGS["full"], "test_root": str(pc.ROOT / "data" / "bench_top")})
+    monkeypatch.setattr(pc, "_SETTINGS_NOW", {**pc.SETTINGS["full"], "test_root": "data/bench_top"})  # as main() stores it
     assert pc._stale(job, {"test_root": "data/bench_top"}) is None
     assert "tested on data/bench," in pc._stale(job, {})  # a main-grid row copied into a --test-root variant
     monkeypatch.setattr(pc, "_SETTINGS_NOW", dict(pc.SETTINGS["full"]))

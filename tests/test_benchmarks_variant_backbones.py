@@ -3,7 +3,6 @@ thing changed, and the config it would run loads (unknown keys would fail by nam
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -34,10 +33,7 @@ def bench_dirs(tmp_path, monkeypatch):
 
 
 def _config(variant: str):
-    steps, extra = pvb.VARIANTS[variant]
-    sets = list(extra())
-    if not any(s.startswith("data.train=") for s in sets):
-        sets.insert(0, f"data.train={json.dumps(fewshot.unlabelled_files())}")
+    steps, sets = pvb.variant_config(variant)
     return steps, load_config(fewshot.PRETRAIN_CONFIG, [*sets, *fewshot.RECIPE, f"optim.total_steps={steps}"])
 
 
