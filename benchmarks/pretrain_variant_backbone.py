@@ -4,8 +4,10 @@ Each variant is fewshot.py's backbone (data/bench_runs/backbone_top: fewshot_pre
 6000 steps on ``fewshot.unlabelled_files()``) with one thing changed, so a variant's result says what
 that one thing does:
 
-* ``base``: nothing changed; with ``--seed`` it is a replicate of backbone_top, to measure how much the
-  pretraining seed alone moves the fine-tuned results (every other variant is one pretraining run);
+* ``base``: nothing changed. With seed 0 (the default) it is data/bench_runs/backbone_top itself, the
+  backbone of fewshot.py, physics_compare.py and the shipped model (benchmarks/train_shipped_model.sh
+  builds it this way); with ``--seed N`` it is a replicate, to measure how much the pretraining seed
+  alone moves the fine-tuned results (every other variant is one pretraining run);
 * ``g24``:  24 groups of 8 instead of 12 (more of each jet's particles covered);
 * ``long``: 18000 steps instead of 6000 (the same jets seen three times as often);
 * ``pool``: a larger unlabelled pool (the same jets plus data/bench_pool's 60000 jets of the ten
@@ -62,6 +64,13 @@ def variant_config(variant: str) -> tuple[int, list[str]]:
     return steps, sets
 
 
+def out_dir(variant: str, seed: int) -> Path:
+    """Run folder of a variant: data/bench_runs/backbone_top[_<variant>][_seed<N>] (base with seed 0 is backbone_top)."""
+    if variant == "base" and seed == 0:
+        return ROOT / "data" / "bench_runs" / "backbone_top"
+    return ROOT / "data" / "bench_runs" / (f"backbone_top_{variant}" + (f"_seed{seed}" if seed else ""))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("variant", choices=sorted(VARIANTS))
@@ -70,12 +79,9 @@ def main() -> int:
     a = ap.parse_args()
     if a.seed < 0:
         ap.error(f"--seed must be a non-negative integer, got {a.seed}")
-    if a.variant == "base" and a.seed == 0:
-        ap.error("base with seed 0 is data/bench_runs/backbone_top itself (benchmarks/fewshot.py pretrains it); give --seed N")
     steps, sets = variant_config(a.variant)
-    out = f"backbone_top_{a.variant}" + (f"_seed{a.seed}" if a.seed else "")
     log: list[str] = []
-    ck = fewshot.pretrain(ROOT / "data" / "bench_runs" / out, log, steps, [*sets, *fewshot.RECIPE, f"run.seed={a.seed}"], threads=a.threads)
+    ck = fewshot.pretrain(out_dir(a.variant, a.seed), log, steps, [*sets, *fewshot.RECIPE, f"run.seed={a.seed}"], threads=a.threads)
     print(json.dumps({"variant": a.variant, "checkpoint": str(ck.relative_to(ROOT)), "commands": log}, indent=1))
     return 0
 

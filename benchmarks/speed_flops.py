@@ -11,7 +11,7 @@ single-thread 2048^3 float32 matmul among torch.mm (MKL), numpy (OpenBLAS) and O
 MatMul (MLAS), best of 5 each, measured before, between and after the model timings in the same
 process; the highest reading is used, so fractions are not inflated by a slow library or reading.
 
-Models: the shipped tagger (python/hepjepa/models/default, embedding 32) and, to show what
+Models: the shipped tagger (python/hepjepa/models/default, embedding 64, 3 blocks) and, to show what
 wider layers reach, a randomly initialised tagger with the default BackboneConfig (embedding
 128, 6 blocks; exported to ONNX in a temporary folder). Runtimes, one thread: eager PyTorch,
 Python onnxruntime, and torch.compile (shipped model only: compiling the wide one too costs

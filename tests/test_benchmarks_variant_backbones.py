@@ -61,8 +61,17 @@ def test_pool2_adds_the_second_pool(bench_dirs):
     assert all("bench_pool2" in f for f in pool2.data.train[len(pool.data.train):]) and len(pool2.data.train) == len(pool.data.train) + 10
 
 
-def test_base_variant_needs_a_seed(monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", ["pretrain_variant_backbone.py", "base"])
+def test_base_seed0_is_fewshots_backbone(bench_dirs):
+    """base with seed 0 is backbone_top: the folder, steps and config fewshot.py pretrains (the shipped model's backbone)."""
+    assert pvb.out_dir("base", 0) == fewshot.ROOT / "data" / "bench_runs" / "backbone_top"
+    assert pvb.out_dir("base", 2).name == "backbone_top_base_seed2" and pvb.out_dir("pool2", 1).name == "backbone_top_pool2_seed1"
+    assert pvb.out_dir("g24", 0).name == "backbone_top_g24"
+    steps, sets = pvb.variant_config("base")
+    assert steps == fewshot.FULL_PRETRAIN_STEPS and sets == [f"data.train={__import__('json').dumps(fewshot.unlabelled_files())}"]
+
+
+def test_negative_seed_is_refused(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["pretrain_variant_backbone.py", "base", "--seed", "-1"])
     with pytest.raises(SystemExit) as e:
         pvb.main()
-    assert e.value.code == 2 and "give --seed N" in capsys.readouterr().err
+    assert e.value.code == 2 and "--seed must be a non-negative integer, got -1" in capsys.readouterr().err
