@@ -23,7 +23,7 @@ process.jepaTags = cms.EDProducer(
     src=cms.string("FatJet"),
     pfcands=cms.string(""),  # auto: PFCands (PFNano) or PFCand (NanoAOD v15)
     model_dir=cms.string(str(shipped_model_dir())),
-    batch_size=cms.uint32(256),
+    batch_size=cms.uint32(128),
     intra_op_threads=cms.uint32(1),
 )
 

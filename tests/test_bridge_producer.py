@@ -144,3 +144,16 @@ def test_preprocess_json_not_an_object_refused(model, tmp_path):
     d.write_text(json.dumps(j))
     with pytest.raises(ConfigError, match="key 'flav_names' must be a list of strings, got object"):
         JetTagProducer(model_path=model, preprocess_json=str(d))
+
+
+def test_default_batch_size_is_one_number_everywhere(model):
+    """The C++ default, the job-config schema and the coffea wrapper all use hepjepa.deploy.DEFAULT_BATCH_SIZE."""
+    import inspect
+
+    from hepjepa.coffea.onnx_wrapper import ONNXJetTagger
+    from hepjepa.deploy import DEFAULT_BATCH_SIZE
+    from hepjepa.reco.config import MODULE_SCHEMAS
+
+    assert JetTagProducer(model_path=model, flav_names=FLAV).batch_size == DEFAULT_BATCH_SIZE
+    assert MODULE_SCHEMAS["JetTagProducer"]["batch_size"].value == DEFAULT_BATCH_SIZE
+    assert inspect.signature(ONNXJetTagger).parameters["batch_size"].default == DEFAULT_BATCH_SIZE

@@ -48,7 +48,7 @@ const ParameterSet& JetTagProducer::defaults() {
                               {"input_names", Strings{}},
                               {"output_names", Strings{}},
                               {"flav_names", Strings{}},
-                              {"batch_size", int64_t{256}},
+                              {"batch_size", int64_t{128}},  // = hepjepa.deploy.DEFAULT_BATCH_SIZE (measured there)
                               {"intra_op_threads", int64_t{1}},
                               {"backend", std::string("cpu")},
                               {"debug", false}};

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from coffea.ml_tools.helper import nonserializable_attribute, numpy_call_wrapper
 
+from hepjepa.deploy import DEFAULT_BATCH_SIZE
+
 __all__ = ["ONNXJetTagger", "BACKENDS"]
 
 #: ``cpp``: hepjepa's C++ JetTagProducer (CMSSW-style); ``onnxruntime``: Python onnxruntime session.
@@ -34,7 +36,7 @@ class ONNXJetTagger(nonserializable_attribute, numpy_call_wrapper):
     columns are ``tagger.flav_names``.
     """
 
-    def __init__(self, model_dir: str | Path, intra_op_threads: int = 1, batch_size: int = 256, backend: str = "cpp"):
+    def __init__(self, model_dir: str | Path, intra_op_threads: int = 1, batch_size: int = DEFAULT_BATCH_SIZE, backend: str = "cpp"):
         from hepjepa.deploy.preprocess import validate_preprocess
 
         if backend not in BACKENDS:

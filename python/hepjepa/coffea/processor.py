@@ -21,6 +21,7 @@ import numpy as np
 from coffea import processor
 
 from hepjepa.coffea.onnx_wrapper import ONNXJetTagger
+from hepjepa.deploy import DEFAULT_BATCH_SIZE
 from hepjepa.reco import _nanoaod
 
 __all__ = ["JEPATagProcessor"]
@@ -36,7 +37,7 @@ class JEPATagProcessor(processor.ProcessorABC):
         src: FatJet collection name.
     """
 
-    def __init__(self, model_dir, backend: str = "cpp", intra_op_threads: int = 1, batch_size: int = 256, src: str = "FatJet"):
+    def __init__(self, model_dir, backend: str = "cpp", intra_op_threads: int = 1, batch_size: int = DEFAULT_BATCH_SIZE, src: str = "FatJet"):
         from hepjepa.features import TokenizerConfig
 
         self.tagger = ONNXJetTagger(model_dir, intra_op_threads=intra_op_threads, batch_size=batch_size, backend=backend)

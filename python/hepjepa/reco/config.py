@@ -15,6 +15,8 @@ import dataclasses
 from pathlib import Path as _FsPath
 from typing import Any
 
+from hepjepa.deploy import DEFAULT_BATCH_SIZE
+
 __all__ = [
     "ConfigError", "Parameter", "string", "int32", "uint32", "double", "bool", "vstring", "vint32", "vdouble",
     "untracked", "EDProducer", "Source", "OutputModule", "Path", "Options", "Process", "VarParsing", "MODULE_SCHEMAS",
@@ -102,7 +104,7 @@ MODULE_SCHEMAS: dict[str, dict[str, Parameter]] = {
         "model_dir": string(""),
         "model_path": string(""),
         "preprocess_json": string(""),
-        "batch_size": uint32(256),
+        "batch_size": uint32(DEFAULT_BATCH_SIZE),
         "intra_op_threads": uint32(1),
         "backend": string("cpu"),
         "debug": bool(False),
