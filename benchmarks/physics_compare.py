@@ -134,7 +134,11 @@ def load_task(task: str, tok_cfg, s: dict) -> dict:
         if task == "ten" and split == "val" and s.get("max_val_per_file_ten"):
             cap = s["max_val_per_file_ten"]
         toks, peer, labs = [], [], []
-        root = ROOT / s["test_root"] if split == "test" and s.get("test_root") else fewshot.BENCH
+        root = fewshot.BENCH
+        if split == "test" and s.get("test_root"):
+            root = ROOT / s["test_root"]
+        elif split != "test" and s.get("train_root"):
+            root = ROOT / s["train_root"]
         for f in fewshot.bench_files(split, spec["files"], root=root):
             jets = read_jets(f, max_jets=cap)
             if task == "qg":
@@ -239,8 +243,9 @@ def run_one(task: str, model: str, frac: float, seed: int, budget: tuple[int, in
            "best_epoch": hist["best_epoch"], "epochs_run": len(hist["val_loss"]), "best_val_loss": hist["best_val_loss"], "n_params": int(n_params), "cpu_s": cpu,
            "roc": roc_curve(p, yte, task)}
     row["budget"] = list(budget)
-    if _SETTINGS_NOW.get("test_root"):
-        row["test_root"] = _SETTINGS_NOW["test_root"]
+    for k in ("test_root", "train_root"):
+        if _SETTINGS_NOW.get(k):
+            row[k] = _SETTINGS_NOW[k]
     if model in JEPA_MODES:
         row["ft"] = dict(ft)
     return row, p
@@ -263,6 +268,8 @@ def _stale(job: tuple, row: dict) -> str | None:
     s = _SETTINGS_NOW  # this invocation's settings (inherited by the forked workers)
     if s and row.get("test_root") != s.get("test_root"):
         return f"tested on {row.get('test_root') or 'data/bench'}, not {s.get('test_root') or 'data/bench'}"
+    if s and row.get("train_root") != s.get("train_root"):
+        return f"trained on {row.get('train_root') or 'data/bench'}, not {s.get('train_root') or 'data/bench'}"
     if s and "budget" in row and job[2] in s["budget"] and list(row["budget"]) != list(s["budget"][job[2]]):
         return f"trained with budget {row.get('budget')}, not {list(s['budget'][job[2]])}"
     if job[1] in JEPA_MODES and row.get("ft") != ft_for(job[2]):
@@ -476,6 +483,10 @@ def main() -> int:
     ap.add_argument("--test-root", default=None, metavar="DIR",
                     help="a variant's test jets: DIR/test_<class>.root instead of data/bench's (needs --name), e.g. data/bench_top "
                          "(5000 top/QCD jets, disjoint seeds) for a top-vs-QCD comparison less limited by the 1000 test jets")
+    ap.add_argument("--train-root", default=None, metavar="DIR",
+                    help="a variant's training and validation jets: DIR/{train,val}_<class>.root instead of data/bench's (needs "
+                         "--name), e.g. data/bench_top (20000 / 2000 top/QCD jets) for a comparison with more labels; top task only "
+                         "unless DIR holds every class")
     ap.add_argument("--seeds", nargs="+", type=int, default=None, metavar="SEED",
                     help="the seeds of a variant's grid (needs --name), e.g. 0 ... 9 with --rerun of the extra ones for a tighter comparison")
     a = ap.parse_args()
@@ -524,6 +535,10 @@ def main() -> int:
         if not a.name:
             ap.error("--test-root changes the test set: give the variant a --name (the main grid tests on data/bench)")
         s = {**s, "test_root": _rel(Path(a.test_root))}  # relative to the repository when inside it, as rows record it
+    if a.train_root:
+        if not a.name:
+            ap.error("--train-root changes the training set: give the variant a --name (the main grid trains on data/bench)")
+        s = {**s, "train_root": _rel(Path(a.train_root))}
     _SETTINGS_NOW.update(s)
     suffix = ("_quick" if a.quick else "") + (f"_{a.name}" if a.name else "")
     work = Path(a.work) if a.work else ROOT / "data" / "bench_runs" / f"physics{suffix}"
@@ -536,7 +551,7 @@ def main() -> int:
     with open(work / "commands.txt", "a") as f:
         f.write(shlex.join([sys.executable, *sys.argv]) + "\n")
     commands = (work / "commands.txt").read_text().splitlines()
-    fs = None if a.run_top_jepa or s.get("test_root") else reusable_fewshot(s, ck, name)
+    fs = None if a.run_top_jepa or s.get("test_root") or s.get("train_root") else reusable_fewshot(s, ck, name)
     jobs = job_list(s, skip_top_jepa=fs is not None)
     from hepjepa.features import TokenizerConfig
 
@@ -554,7 +569,7 @@ def main() -> int:
         with atomic_path(work / "n_jets.json") as tmp:
             Path(tmp).write_text(json.dumps(n_jets))
         run_grid(run_jobs, datas, ck, s, work, _part_dir(work, name, a.name), a.workers)
-    fs = fs or (None if a.run_top_jepa or s.get("test_root") else reusable_fewshot(s, ck, name))
+    fs = fs or (None if a.run_top_jepa or s.get("test_root") or s.get("train_root") else reusable_fewshot(s, ck, name))
     fs_check = _fewshot_consistency(fs, work) if fs is not None else []
     if fs_check:
         # the same (mode, fraction, seed) must give the same numbers under the same conventions;
@@ -581,6 +596,7 @@ def main() -> int:
         "mode": name, "tasks": {t: v["title"] for t, v in TASKS.items()}, "models": LABELS,
         "fractions": s["fractions"], "seeds": s["seeds"],
         "test_root": s.get("test_root") or "data/bench",
+        "train_root": s.get("train_root") or "data/bench",
         "budget_per_fraction": {str(f): dict(zip(("batch_size", "max_epochs", "patience"), b)) for f, b in s["budget"].items()},
         "budget_note": ("top vs QCD runs every shared fraction; q/g and ten-class use fewer fractions, and the ten-class validation set is "
                         "capped at 50 jets per class, so that the whole grid fits about an hour of CPU on a 2-core machine shared with "

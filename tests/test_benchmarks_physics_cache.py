@@ -85,3 +85,32 @@ def test_rows_of_another_test_set_are_stale(monkeypatch, tmp_path):
     monkeypatch.setattr(sys, "argv", ["physics_compare.py", "--test-root", str(tmp_path)])
     with pytest.raises(SystemExit):
         pc.main()
+
+
+def test_rows_of_another_training_set_are_stale(monkeypatch, tmp_path, capsys):
+    job = ("top", "finetune", 1.0, 0)
+    now = {**pc.SETTINGS["full"], "train_root": "data/bench_top", "test_root": "data/bench_top"}
+    monkeypatch.setattr(pc, "_SETTINGS_NOW", now)
+    ft = pc.ft_for(1.0)
+    assert pc._stale(job, {"train_root": "data/bench_top", "test_root": "data/bench_top", "ft": ft}) is None
+    assert "trained on data/bench," in pc._stale(job, {"test_root": "data/bench_top", "ft": ft})
+    monkeypatch.setattr(sys, "argv", ["physics_compare.py", "--train-root", str(tmp_path)])
+    with pytest.raises(SystemExit) as e:
+        pc.main()
+    assert e.value.code == 2 and "--train-root changes the training set" in capsys.readouterr().err
+
+
+def test_train_root_reads_train_and_val_from_it(monkeypatch, tmp_path):
+    """load_task takes train/val from train_root and test from test_root (file names only are checked here)."""
+    seen = []
+
+    def files(split, classes, root=None):
+        seen.append((split, Path(root).name))
+        raise RuntimeError("stop")  # only the folder choice is under test
+
+    monkeypatch.setattr(pc.fewshot, "bench_files", files)
+    for s, want in (({"train_root": "data/bench_top"}, "bench_top"), ({}, "bench")):
+        seen.clear()
+        with pytest.raises(RuntimeError):
+            pc.load_task("top", None, {**pc.SETTINGS["full"], **s})
+        assert seen == [("train", want)]
