@@ -151,6 +151,12 @@ def _physics_compare(d):
     rows = d["summary"]
     out = []
     variant = f"; variant {d['variant']}, backbone {d.get('jepa', {}).get('backbone', '?')}" if d.get("variant") else ""
+    # what else a variant changed (physics_compare --train-root / --test-root / --max-groups)
+    for key, label in (("train_root", "trained on"), ("test_root", "tested on")):
+        if d.get(key) and d[key] != "data/bench":
+            variant += f", {label} {d[key]}"
+    if d.get("max_groups"):
+        variant += f", JEPA on {d['max_groups']} groups"
     for task in sorted({r["task"] for r in rows}):
         for frac in sorted({r["fraction"] for r in rows if r["task"] == task}):
             sel = [r for r in rows if r["task"] == task and r["fraction"] == frac]

@@ -246,6 +246,8 @@ def run_one(task: str, model: str, frac: float, seed: int, budget: tuple[int, in
     for k in ("test_root", "train_root"):
         if _SETTINGS_NOW.get(k):
             row[k] = _SETTINGS_NOW[k]
+    if model in JEPA_MODES and _SETTINGS_NOW.get("max_groups"):
+        row["max_groups"] = int(_SETTINGS_NOW["max_groups"])
     if model in JEPA_MODES:
         row["ft"] = dict(ft)
     return row, p
@@ -272,6 +274,11 @@ def _stale(job: tuple, row: dict) -> str | None:
         return f"trained on {row.get('train_root') or 'data/bench'}, not {s.get('train_root') or 'data/bench'}"
     if s and "budget" in row and job[2] in s["budget"] and list(row["budget"]) != list(s["budget"][job[2]]):
         return f"trained with budget {row.get('budget')}, not {list(s['budget'][job[2]])}"
+    if s and job[1] in JEPA_MODES and row.get("max_groups") != s.get("max_groups"):
+        def groups(g):
+            return f"{g} groups" if g else "the backbone's groups"
+
+        return f"tokenised into {groups(row.get('max_groups'))}, not {groups(s.get('max_groups'))}"
     if job[1] in JEPA_MODES and row.get("ft") != ft_for(job[2]):
         return f"fine-tuned with {row.get('ft', 'the pre-2026-11-23 FT (backbone_lr_scale 0.3, layer_decay 0.75)')}, not {ft_for(job[2])}"
     return None
@@ -338,6 +345,9 @@ def _backbone(ck: Path, poll_s: float = 30.0, max_wait_s: float = 3600.0) -> dic
             print(f"waiting for {ck}: step {ckpt['step']}/{ckpt['config']['optim']['total_steps']}", flush=True)
             time.sleep(poll_s)
         _BLOB["blob"] = fewshot.backbone_blob(ck)
+        if _SETTINGS_NOW.get("max_groups"):  # a variant tokenising into more (or fewer) groups than the pretraining did
+            blob = _BLOB["blob"]
+            _BLOB["blob"] = {**blob, "tokenizer": {**blob["tokenizer"], "max_groups": int(_SETTINGS_NOW["max_groups"])}}
         _BLOB["step"] = int(ckpt["step"])
     return _BLOB["blob"]
 
@@ -487,6 +497,10 @@ def main() -> int:
                     help="a variant's training and validation jets: DIR/{train,val}_<class>.root instead of data/bench's (needs "
                          "--name), e.g. data/bench_top (20000 / 2000 top/QCD jets) for a comparison with more labels; top task only "
                          "unless DIR holds every class")
+    ap.add_argument("--max-groups", type=int, default=None, metavar="G",
+                    help="a variant's JEPA modes tokenise jets into at most G groups instead of the backbone's pretraining "
+                         "value (needs --name): the backbone runs on any number of groups, so this asks whether covering more "
+                         "of each jet at fine-tuning time helps a backbone pretrained on fewer")
     ap.add_argument("--seeds", nargs="+", type=int, default=None, metavar="SEED",
                     help="the seeds of a variant's grid (needs --name), e.g. 0 ... 9 with --rerun of the extra ones for a tighter comparison")
     a = ap.parse_args()
@@ -535,6 +549,12 @@ def main() -> int:
         if not a.name:
             ap.error("--test-root changes the test set: give the variant a --name (the main grid tests on data/bench)")
         s = {**s, "test_root": _rel(Path(a.test_root))}  # relative to the repository when inside it, as rows record it
+    if a.max_groups is not None:
+        if not a.name:
+            ap.error("--max-groups changes the JEPA models' inputs: give the variant a --name (the main grid uses the backbone's)")
+        if a.max_groups < 1:
+            ap.error(f"--max-groups must be a positive integer, got {a.max_groups}")
+        s = {**s, "max_groups": a.max_groups}
     if a.train_root:
         if not a.name:
             ap.error("--train-root changes the training set: give the variant a --name (the main grid trains on data/bench)")
@@ -557,7 +577,8 @@ def main() -> int:
 
     from hepjepa.model.checkpoint import load_checkpoint
 
-    tok_cfg = TokenizerConfig.from_dict(load_checkpoint(ck)["config"]["data"]["tokenizer"])
+    tok_cfg = TokenizerConfig.from_dict({**load_checkpoint(ck)["config"]["data"]["tokenizer"],
+                                         **({"max_groups": s["max_groups"]} if s.get("max_groups") else {})})
     n_jets = json.loads((work / "n_jets.json").read_text()) if (work / "n_jets.json").is_file() else {}
     if a.rerun:
         run_jobs = _rerun_jobs(a.rerun, job_list(s, skip_top_jepa=False), work)
@@ -597,6 +618,7 @@ def main() -> int:
         "fractions": s["fractions"], "seeds": s["seeds"],
         "test_root": s.get("test_root") or "data/bench",
         "train_root": s.get("train_root") or "data/bench",
+        "max_groups": s.get("max_groups"),
         "budget_per_fraction": {str(f): dict(zip(("batch_size", "max_epochs", "patience"), b)) for f, b in s["budget"].items()},
         "budget_note": ("top vs QCD runs every shared fraction; q/g and ten-class use fewer fractions, and the ten-class validation set is "
                         "capped at 50 jets per class, so that the whole grid fits about an hour of CPU on a 2-core machine shared with "

@@ -114,3 +114,17 @@ def test_train_root_reads_train_and_val_from_it(monkeypatch, tmp_path):
         with pytest.raises(RuntimeError):
             pc.load_task("top", None, {**pc.SETTINGS["full"], **s})
         assert seen == [("train", want)]
+
+
+def test_jepa_rows_of_another_group_count_are_stale(monkeypatch, tmp_path, capsys):
+    """--max-groups: JEPA rows record it and a JEPA row of another group count is stale; peer rows are not affected."""
+    now = {**pc.SETTINGS["full"], "max_groups": 24}
+    monkeypatch.setattr(pc, "_SETTINGS_NOW", now)
+    ft = pc.ft_for(1.0)
+    assert pc._stale(("top", "finetune", 1.0, 0), {"max_groups": 24, "ft": ft}) is None
+    assert "tokenised into the backbone's groups, not 24 groups" in pc._stale(("top", "finetune", 1.0, 0), {"ft": ft})
+    assert pc._stale(("top", "part", 1.0, 0), {}) is None
+    monkeypatch.setattr(sys, "argv", ["physics_compare.py", "--name", "x", "--max-groups", "0"])
+    with pytest.raises(SystemExit) as e:
+        pc.main()
+    assert e.value.code == 2 and "--max-groups must be a positive integer, got 0" in capsys.readouterr().err
