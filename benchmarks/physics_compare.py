@@ -268,10 +268,9 @@ def _stale(job: tuple, row: dict) -> str | None:
     max epochs, patience) than the grid's; rows from before rows recorded it were made with their
     grid's), or None when it does."""
     s = _SETTINGS_NOW  # this invocation's settings (inherited by the forked workers)
-    if s and row.get("test_root") != s.get("test_root"):
-        return f"tested on {row.get('test_root') or 'data/bench'}, not {s.get('test_root') or 'data/bench'}"
-    if s and row.get("train_root") != s.get("train_root"):
-        return f"trained on {row.get('train_root') or 'data/bench'}, not {s.get('train_root') or 'data/bench'}"
+    for key, verb in (("test_root", "tested"), ("train_root", "trained")):
+        if s and row.get(key) != s.get(key):
+            return f"{verb} on {row.get(key) or 'data/bench'}, not {s.get(key) or 'data/bench'}"
     if s and "budget" in row and job[2] in s["budget"] and list(row["budget"]) != list(s["budget"][job[2]]):
         return f"trained with budget {row.get('budget')}, not {list(s['budget'][job[2]])}"
     if s and job[1] in JEPA_MODES and row.get("max_groups") != s.get("max_groups"):
@@ -345,11 +344,19 @@ def _backbone(ck: Path, poll_s: float = 30.0, max_wait_s: float = 3600.0) -> dic
             print(f"waiting for {ck}: step {ckpt['step']}/{ckpt['config']['optim']['total_steps']}", flush=True)
             time.sleep(poll_s)
         _BLOB["blob"] = fewshot.backbone_blob(ck)
-        if _SETTINGS_NOW.get("max_groups"):  # a variant tokenising into more (or fewer) groups than the pretraining did
-            blob = _BLOB["blob"]
-            _BLOB["blob"] = {**blob, "tokenizer": {**blob["tokenizer"], "max_groups": int(_SETTINGS_NOW["max_groups"])}}
+        _BLOB["blob"]["tokenizer"] = jepa_tokenizer(_BLOB["blob"]["tokenizer"], _SETTINGS_NOW)
         _BLOB["step"] = int(ckpt["step"])
     return _BLOB["blob"]
+
+
+def jepa_tokenizer(pretrained: dict, s: dict) -> dict:
+    """The tokeniser config the JEPA modes run with: the backbone's, with a variant's --max-groups over it."""
+    return {**pretrained, "max_groups": int(s["max_groups"])} if s.get("max_groups") else dict(pretrained)
+
+
+def _own_data(s: dict) -> bool:
+    """Whether a variant trains or tests on other jets than data/bench (fewshot.json's rows are then not reusable)."""
+    return bool(s.get("test_root") or s.get("train_root"))
 
 
 def job_list(s: dict, skip_top_jepa: bool) -> list[tuple]:
@@ -571,14 +578,13 @@ def main() -> int:
     with open(work / "commands.txt", "a") as f:
         f.write(shlex.join([sys.executable, *sys.argv]) + "\n")
     commands = (work / "commands.txt").read_text().splitlines()
-    fs = None if a.run_top_jepa or s.get("test_root") or s.get("train_root") else reusable_fewshot(s, ck, name)
+    fs = None if a.run_top_jepa or _own_data(s) else reusable_fewshot(s, ck, name)
     jobs = job_list(s, skip_top_jepa=fs is not None)
     from hepjepa.features import TokenizerConfig
 
     from hepjepa.model.checkpoint import load_checkpoint
 
-    tok_cfg = TokenizerConfig.from_dict({**load_checkpoint(ck)["config"]["data"]["tokenizer"],
-                                         **({"max_groups": s["max_groups"]} if s.get("max_groups") else {})})
+    tok_cfg = TokenizerConfig.from_dict(jepa_tokenizer(load_checkpoint(ck)["config"]["data"]["tokenizer"], s))
     n_jets = json.loads((work / "n_jets.json").read_text()) if (work / "n_jets.json").is_file() else {}
     if a.rerun:
         run_jobs = _rerun_jobs(a.rerun, job_list(s, skip_top_jepa=False), work)
@@ -590,7 +596,7 @@ def main() -> int:
         with atomic_path(work / "n_jets.json") as tmp:
             Path(tmp).write_text(json.dumps(n_jets))
         run_grid(run_jobs, datas, ck, s, work, _part_dir(work, name, a.name), a.workers)
-    fs = fs or (None if a.run_top_jepa or s.get("test_root") or s.get("train_root") else reusable_fewshot(s, ck, name))
+    fs = fs or (None if a.run_top_jepa or _own_data(s) else reusable_fewshot(s, ck, name))
     fs_check = _fewshot_consistency(fs, work) if fs is not None else []
     if fs_check:
         # the same (mode, fraction, seed) must give the same numbers under the same conventions;

@@ -254,6 +254,7 @@ def main(argv=None) -> int:
     import onnxruntime
     import torch
 
+    from hepjepa.deploy import DEFAULT_BATCH_SIZE
     from hepjepa.deploy.export import example_inputs
 
     torch.set_num_threads(1)
@@ -318,8 +319,6 @@ def main(argv=None) -> int:
                       f"{fl['total'] * b / t / 1e9:6.2f} GFLOP/s = {100 * fl['total'] * b / t / peaks['before']['flop_per_s']:.1f}% "
                       "of the before-run SGEMM peak")
         if name == "shipped":
-            from hepjepa.deploy import DEFAULT_BATCH_SIZE
-
             b = min(DEFAULT_BATCH_SIZE, max(batches))  # the size of the deployed producer's ONNX Runtime calls
             x = example_inputs(G, K, bb["num_features"], batch=b, seed=1)
             x["group_mask"][:] = 1.0
