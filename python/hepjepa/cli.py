@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("hepjepa.generate.cli", "generate jets with Pythia 8 + FastJet (JetClass ROOT or NanoAOD-like output)"),
     "features": ("hepjepa.features.cli", "tokenise jets from a file and print group statistics"),
     "pretrain": ("hepjepa.train.pretrain_cli", "self-supervised JEPA pretraining (torchrun-compatible)"),
+    "rank": ("hepjepa.train.rank_cli", "rank pretraining runs without labels (effective rank of held-out embeddings)"),
     "finetune": ("hepjepa.downstream.finetune_cli", "train a tagger head: frozen, fine-tuned or from scratch"),
     "evaluate": ("hepjepa.downstream.evaluate_cli", "metrics and plots of a tagger on a test set"),
     "probe": ("hepjepa.downstream.probe_cli", "linear probe on frozen embeddings"),
