@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PlotInputError", "plot_roc", "plot_fewshot", "roc_curves_from_runs", "physics_roc", "physics_fewshot"]
+__all__ = ["PlotInputError", "plot_roc", "plot_fewshot", "roc_curves_from_runs", "physics_roc", "physics_fewshot", "backbone_selection"]
 
 
 class PlotInputError(ValueError):
@@ -253,6 +253,43 @@ def physics_fewshot(result: Mapping, path: str | Path, task: str = "top") -> Pat
     return plot_fewshot(rows, path, group_key="model", labels=names, order=list(names),
                         xlabel=f"label fraction of the {f'{n} ' if n else ''}training jets ({result.get('tasks', {}).get(task, task)})",
                         legend_title=f"{task}: mean ± std over seeds")
+
+
+def backbone_selection(result: Mapping, path: str | Path) -> Path | None:
+    """Few-shot gain over scratch vs held-out effective rank, one panel per label fraction, from a
+    ``backbone_selection.json`` dict: a point per pretraining run (error bar = standard error over
+    the fine-tuning seeds), a marker per family, the run each family's rank rule keeps circled.
+
+    Returns:
+        ``path``, or None when no run has few-shot results.
+    """
+    runs = [r for r in result["runs"] if r["fewshot"] and all(r["fewshot"].values())]
+    if not runs:
+        return None
+    plt = _pyplot()
+    fracs = list(runs[0]["fewshot"])
+    fams = sorted({r["family"] for r in runs})
+    markers = dict(zip(fams, "osD^vP*X"))
+    chosen = {v["selected_by_rank"] for v in result.get("families", {}).values()}
+    fig, axes = plt.subplots(1, len(fracs), figsize=(5.2 * len(fracs), 4.2), squeeze=False)
+    for ax, f in zip(axes[0], fracs):
+        for i, fam in enumerate(fams):
+            rs = [r for r in runs if r["family"] == fam]
+            x = [r["effective_rank"] for r in rs]
+            y = [r["fewshot"][f]["gain_accuracy_points"] for r in rs]
+            e = [r["fewshot"][f]["gain_accuracy_sem"] for r in rs]
+            ax.errorbar(x, y, yerr=e, fmt=markers[fam], color=f"C{i}", label=fam, capsize=2, ms=6)
+            for r, xx, yy in zip(rs, x, y):
+                if r["run"] in chosen:
+                    ax.plot(xx, yy, "o", ms=15, mfc="none", mec="k", lw=1.2)
+        ax.axhline(0.0, color="gray", lw=0.8, ls="--")
+        rho = result.get("correlations", {}).get(f, {}).get("spearman_rank_gain_all_runs")
+        ax.set_title(f"{float(f) * 100:g} % labels" + (f" (Spearman {rho:+.2f})" if rho is not None else ""))
+        ax.set_xlabel("effective rank of held-out embeddings (no labels)")
+        ax.set_ylabel("JEPA fine-tuned − scratch accuracy [points]")
+    axes[0][0].legend(title="pretraining recipe (circled: kept by rank)", fontsize=8, title_fontsize=8)
+    fig.suptitle("top vs QCD few-shot gain of each pretraining run, 10 fine-tuning seeds")
+    return _save(fig, plt, path)
 
 
 def _pyplot():

@@ -150,7 +150,8 @@ def _fewshot(d):
 def _physics_compare(d):
     rows = d["summary"]
     out = []
-    variant = f"; variant {d['variant']}, backbone {d.get('jepa', {}).get('backbone', '?')}" if d.get("variant") else ""
+    variant = f"; variant {d['variant']}, backbone {d.get('jepa', {}).get('backbone', '?')}" if d.get("variant") else (
+        f"; backbone {d['jepa']['backbone']}" if d.get("max_groups") and d.get("jepa", {}).get("backbone") else "")
     # what else a variant changed (physics_compare --train-root / --test-root / --max-groups)
     for key, label in (("train_root", "trained on"), ("test_root", "tested on")):
         if d.get(key) and d[key] != "data/bench":
@@ -165,7 +166,7 @@ def _physics_compare(d):
     if not out:
         raise KeyError("no rows in summary")
     curves = d.get("roc_curves")
-    if isinstance(curves, dict) and not variant:  # report_roc.png is drawn from the main file only
+    if isinstance(curves, dict) and not d.get("variant"):  # report_roc.png is drawn from the main file only
         with_c = [c.split(" ")[0] for c in curves.get("with_curve", [])]
         top = sorted(c for c in with_c if c.startswith("top_") and "_f1_" in c)
         out.append((f"physics comparison ({d.get('mode', '')}), ROC curves stored (report_roc.png: top, 100% labels)",
@@ -197,7 +198,25 @@ def _deploy_latency(d):
     return [("per-event latency of the reco job (thread CPU)", f"p50 {t['p50_ms']:.2f} ms, p99 {t['p99_ms']:.2f} ms{_load(d)}")]
 
 
+def _backbone_selection(d):
+    out = []
+    for fam, v in sorted(d["families"].items()):
+        for frac in ("0.005", "0.01"):
+            g = v[frac]
+            out.append((f"pretraining run chosen by effective rank, {fam} ({len(v['runs'])} seeds), top few-shot {100 * float(frac):g}% labels",
+                        f"kept {v['selected_by_rank']}: {g['gain_selected_by_rank']:+.1f} points over scratch; random pick "
+                        f"{g['gain_random_pick_mean']:+.1f}, best/worst in hindsight {g['gain_best_in_hindsight']:+.1f}/{g['gain_worst']:+.1f}, "
+                        f"lowest-loss pick {g['gain_lowest_loss']:+.1f}"))
+    for frac, c in sorted(d["correlations"].items()):
+        out.append((f"effective rank vs few-shot gain, all {len(d['runs']) - d.get('n_runs_without_fewshot', 0)} runs, {100 * float(frac):g}% labels",
+                    f"Spearman {c['spearman_rank_gain_all_runs']:+.2f} (final JEPA loss: {c['spearman_loss_gain_all_runs']:+.2f})"))
+    if not out:
+        raise KeyError("no families")
+    return out
+
+
 SUMMARISERS = {
+    "backbone_selection": _backbone_selection,
     "bridge_throughput": _bridge_throughput, "bridge_memory": _bridge_memory, "features_throughput": _features_throughput,
     "readers_throughput": _readers_throughput, "generator_throughput": _generator_throughput,
     "speed_inference": _speed_inference, "speed_scaling": _speed_scaling, "speed_flops": _speed_flops,

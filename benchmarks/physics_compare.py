@@ -93,6 +93,19 @@ _SETTINGS_NOW: dict = {}
 FT_KEYS = {"lr": float, "backbone_lr_scale": float, "layer_decay": float, "weight_decay": float, "head_warmup_epochs": int}
 
 
+#: The main grid's JEPA recipe since 2026-11-24: the backbone is pretrained on the 120000-jet pool
+#: (pretrain_variant_backbone.py pool2) and, of that recipe's pretraining seeds, the run with the
+#: highest effective rank of its held-out embeddings, a choice made without labels
+#: (benchmarks/backbone_selection.py, `hepjepa rank`); the JEPA modes tokenise jets into 24 groups
+#: instead of the pretraining's 12 (more of each jet's particles; the backbone runs on any count).
+#: Before, the grid used fewshot.py's backbone_top on its 12 groups; that grid is kept as the variant
+#: ``backbone_top`` (physics_compare_backbone_top.json). Variants (--name) keep those old defaults,
+#: so their recorded commands still describe them.
+MAIN_BACKBONE = "data/bench_runs/backbone_top_pool2_seed2/checkpoint.pt"
+MAIN_MAX_GROUPS = 24
+VARIANT_DEFAULT_BACKBONE = "data/bench_runs/backbone_top/checkpoint.pt"
+
+
 #: Until 2026-11-23 the JEPA modes here used (backbone_lr_scale 0.3, layer_decay 0.75), fewshot.py's
 #: FT before it moved to (1.0, 1.0) on its val jets; at top vs QCD 100 % the val loss was 0.192 with
 #: the old and 0.156 with the current one (3 seeds; physics_compare_ft_old.json), so the grid's JEPA
@@ -278,6 +291,8 @@ def _stale(job: tuple, row: dict) -> str | None:
             return f"{g} groups" if g else "the backbone's groups"
 
         return f"tokenised into {groups(row.get('max_groups'))}, not {groups(s.get('max_groups'))}"
+    if s and job[1] in ("finetune", "frozen") and s.get("backbone") and row.get("backbone") != s["backbone"]:
+        return f"fine-tuned from {row.get('backbone')}, not {s['backbone']}"
     if job[1] in JEPA_MODES and row.get("ft") != ft_for(job[2]):
         return f"fine-tuned with {row.get('ft', 'the pre-2026-11-23 FT (backbone_lr_scale 0.3, layer_decay 0.75)')}, not {ft_for(job[2])}"
     return None
@@ -416,7 +431,7 @@ def reusable_fewshot(s: dict, ck: Path, name: str) -> dict | None:
     want_budget = {str(f): dict(zip(("batch_size", "max_epochs", "patience"), s["budget"][f])) for f in s["fractions"]["top"]}
     ok = (fs.get("fractions") == s["fractions"]["top"] and fs.get("seeds") == s["seeds"] and fs.get("budget_per_fraction") == want_budget
           and fs.get("finetune_hparams") == fewshot.FT and fs.get("finetune_hparams_at_le_1pct") == fewshot.FT_FEW and not FT_OVERRIDES and fs.get("pretraining", {}).get("checkpoint") == _rel(ck)
-          and fs.get("n_jets", {}).get("train") == 3000)
+          and fs.get("n_jets", {}).get("train") == 3000 and not s.get("max_groups"))  # fewshot.py tokenises into the backbone's groups
     return fs if ok else None
 
 
@@ -481,7 +496,8 @@ def _curve_from_scores(row: dict, work: Path) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small functional run (minutes on 2 cores)")
-    ap.add_argument("--backbone", default=None, help="JEPA pretraining checkpoint (default data/bench_runs/backbone_top/checkpoint.pt, fewshot.py's)")
+    ap.add_argument("--backbone", default=None, help=f"JEPA pretraining checkpoint (default: {MAIN_BACKBONE} for the main grid, "
+                                                     f"{VARIANT_DEFAULT_BACKBONE} for a variant)")
     ap.add_argument("--work", default=None, help="working folder (default data/bench_runs/physics[_quick])")
     ap.add_argument("--workers", type=int, default=2, help="training processes (1 torch thread each)")
     ap.add_argument("--report-only", action="store_true", help="no training: write JSON/plots/ONNX from the cached runs")
@@ -558,21 +574,24 @@ def main() -> int:
         s = {**s, "test_root": _rel(Path(a.test_root))}  # relative to the repository when inside it, as rows record it
     if a.max_groups is not None:
         if not a.name:
-            ap.error("--max-groups changes the JEPA models' inputs: give the variant a --name (the main grid uses the backbone's)")
+            ap.error(f"--max-groups changes the JEPA models' inputs: give the variant a --name (the main grid uses {MAIN_MAX_GROUPS})")
         if a.max_groups < 1:
             ap.error(f"--max-groups must be a positive integer, got {a.max_groups}")
         s = {**s, "max_groups": a.max_groups}
+    elif not a.name:
+        s = {**s, "max_groups": MAIN_MAX_GROUPS}
     if a.train_root:
         if not a.name:
             ap.error("--train-root changes the training set: give the variant a --name (the main grid trains on data/bench)")
         s = {**s, "train_root": _rel(Path(a.train_root))}
+    ck = Path(a.backbone) if a.backbone else ROOT / (VARIANT_DEFAULT_BACKBONE if a.name else MAIN_BACKBONE)
+    if not ck.is_file():
+        raise FileNotFoundError(f"JEPA backbone {ck} not found; make it with benchmarks/pretrain_variant_backbone.py (see its docstring) or pass --backbone")
+    s = {**s, "backbone": _rel(ck)}  # JEPA rows fine-tuned from another backbone are stale
     _SETTINGS_NOW.update(s)
     suffix = ("_quick" if a.quick else "") + (f"_{a.name}" if a.name else "")
     work = Path(a.work) if a.work else ROOT / "data" / "bench_runs" / f"physics{suffix}"
     work.mkdir(parents=True, exist_ok=True)
-    ck = Path(a.backbone) if a.backbone else ROOT / "data" / "bench_runs" / "backbone_top" / "checkpoint.pt"
-    if not ck.is_file():
-        raise FileNotFoundError(f"JEPA backbone {ck} not found; run benchmarks/fewshot.py (it pretrains it) or pass --backbone")
     t0 = time.time()
     # every invocation on this work folder, oldest first (a --report-only run alone would not say how the runs were made)
     with open(work / "commands.txt", "a") as f:

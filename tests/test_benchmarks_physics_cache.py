@@ -128,3 +128,36 @@ def test_jepa_rows_of_another_group_count_are_stale(monkeypatch, tmp_path, capsy
     with pytest.raises(SystemExit) as e:
         pc.main()
     assert e.value.code == 2 and "--max-groups must be a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_jepa_rows_of_another_backbone_are_stale(monkeypatch):
+    """A fine-tuned/frozen row records its backbone; under another backbone it is stale (scratch and peers are not)."""
+    now = {**pc.SETTINGS["full"], "max_groups": 24, "backbone": pc.MAIN_BACKBONE}
+    monkeypatch.setattr(pc, "_SETTINGS_NOW", now)
+    ft = pc.ft_for(1.0)
+    row = {"max_groups": 24, "ft": ft}
+    assert pc._stale(("top", "finetune", 1.0, 0), {**row, "backbone": pc.MAIN_BACKBONE}) is None
+    assert f"not {pc.MAIN_BACKBONE}" in pc._stale(("top", "frozen", 1.0, 0), {**row, "backbone": pc.VARIANT_DEFAULT_BACKBONE})
+    assert pc._stale(("top", "scratch", 1.0, 0), row) is None
+    assert pc._stale(("top", "part", 1.0, 0), {}) is None
+
+
+def test_main_grid_uses_the_main_recipe_and_variants_the_old_defaults(monkeypatch, tmp_path):
+    """Without --name: MAIN_BACKBONE on MAIN_MAX_GROUPS groups; with --name: VARIANT_DEFAULT_BACKBONE on its own groups.
+    (main() is stopped where it would start reading jets; only the settings it chose are under test.)"""
+    class Stop(Exception):
+        pass
+
+    def stop(*a, **k):
+        raise Stop
+
+    monkeypatch.setattr(pc, "reusable_fewshot", stop)
+    monkeypatch.setattr(pc._peers, "require_weaver", lambda: None)
+    monkeypatch.setattr(pc.Path, "is_file", lambda self: True)
+    for argv, backbone, groups in ((["--work", str(tmp_path / "a")], pc.MAIN_BACKBONE, pc.MAIN_MAX_GROUPS),
+                                   (["--name", "x", "--work", str(tmp_path / "b")], pc.VARIANT_DEFAULT_BACKBONE, None)):
+        monkeypatch.setattr(pc, "_SETTINGS_NOW", {})
+        monkeypatch.setattr(sys, "argv", ["physics_compare.py", *argv])
+        with pytest.raises(Stop):
+            pc.main()
+        assert pc._SETTINGS_NOW["backbone"] == backbone and pc._SETTINGS_NOW.get("max_groups") == groups

@@ -1,0 +1,66 @@
+"""benchmarks/backbone_selection.py: run names, the cache rows it accepts, its plot and its README rows."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import _plots  # noqa: E402
+import backbone_selection as bs  # noqa: E402
+import make_report  # noqa: E402
+
+
+def test_run_names_map_to_family_and_seed():
+    assert bs.run_tag(Path("data/bench_runs/backbone_top")) == "base"
+    assert bs.run_tag(Path("data/bench_runs/backbone_top_pool2_seed3")) == "pool2_seed3"
+    assert bs.family_seed("base") == ("base", 0) and bs.family_seed("base_seed2") == ("base", 2)
+    assert bs.family_seed("pool2") == ("pool2", 0) and bs.family_seed("pool2_seed4") == ("pool2", 4)
+    assert bs.family_seed("g24") == ("g24", 0)
+    assert bs.variant("pool2_seed1") == "few10_pool2_seed1_g24ft"
+
+
+def test_only_rows_of_this_backbone_on_24_groups_count(monkeypatch, tmp_path):
+    monkeypatch.setattr(bs, "RUNS", tmp_path)
+    monkeypatch.setattr(bs, "ROOT", tmp_path)
+    ck = tmp_path / "backbone_top_pool2_seed1" / "checkpoint.pt"
+    runs = tmp_path / "physics_few10_pool2_seed1_g24ft" / "runs"
+    runs.mkdir(parents=True)
+    f = runs / "top_finetune_f0.01_s3.json"
+    f.write_text(json.dumps({"max_groups": 24, "backbone": "backbone_top_pool2_seed1/checkpoint.pt", "accuracy": 0.8}))
+    assert bs.load_row("few10_pool2_seed1_g24ft", "finetune", 0.01, 3, ck)["accuracy"] == 0.8
+    assert bs.load_row("few10_pool2_seed1_g24ft", "finetune", 0.01, 4, ck) is None  # not run
+    assert bs.load_row("few10_pool2_seed1_g24ft", "finetune", 0.01, 3, tmp_path / "other" / "checkpoint.pt") is None
+    f.write_text(json.dumps({"backbone": "backbone_top_pool2_seed1/checkpoint.pt", "accuracy": 0.8}))  # the backbone's 12 groups
+    assert bs.load_row("few10_pool2_seed1_g24ft", "finetune", 0.01, 3, ck) is None
+
+
+def _result():
+    def run(name, fam, seed, rank, gains):
+        return {"run": name, "family": fam, "pretrain_seed": seed, "effective_rank": rank, "final_loss": 0.1,
+                "fewshot": {f: {"gain_accuracy_points": g, "gain_accuracy_sem": 1.0} for f, g in zip(("0.005", "0.01"), gains)}}
+
+    fam = {f: {"gain_selected_by_rank": 6.0, "gain_lowest_loss": -7.0, "gain_random_pick_mean": 1.5, "gain_best_in_hindsight": 6.4,
+               "gain_worst": -7.2, "spearman_rank_gain": 0.8} for f in ("0.005", "0.01")}
+    return {"runs": [run("pool2", "pool2", 0, 28.0, (-7.2, -5.2)), run("pool2_seed2", "pool2", 2, 72.0, (6.0, 3.9)),
+                     run("g24", "g24", 0, 25.8, (1.0, 0.5)), {**run("long", "long", 0, 38.0, (0, 0)), "fewshot": {"0.005": None, "0.01": None}}],
+            "families": {"pool2": {"runs": ["pool2", "pool2_seed2"], "selected_by_rank": "pool2_seed2", "selected_by_lowest_loss": "pool2", **fam}},
+            "correlations": {f: {"spearman_rank_gain_all_runs": 0.5, "spearman_loss_gain_all_runs": 0.7} for f in ("0.005", "0.01")},
+            "n_runs_without_fewshot": 1}
+
+
+def test_plot_and_report_rows(tmp_path):
+    out = _plots.backbone_selection(_result(), tmp_path / "sel.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 2000
+    assert _plots.backbone_selection({**_result(), "runs": []}, tmp_path / "none.png") is None
+    (tmp_path / "backbone_selection.json").write_text(json.dumps(_result()))
+    rows = make_report.collect_rows(tmp_path)
+    assert [r[1] for r in rows] == ["`backbone_selection.py`"] * 4
+    assert "kept pool2_seed2: +6.0 points over scratch; random pick +1.5" in rows[0][2]
+    assert rows[2][0].startswith("effective rank vs few-shot gain, all 3 runs") and "Spearman +0.50" in rows[2][2]
