@@ -19,7 +19,7 @@ better). This script measures, for every finished pretraining run of benchmarks/
 
 Writes benchmarks/results/backbone_selection.json and backbone_selection.png.
 
-    python benchmarks/backbone_selection.py              # trains missing few-shot runs (~2 min per run on 2 cores)
+    python benchmarks/backbone_selection.py              # trains missing few-shot runs (~1.3 min per pretraining run on 2 cores)
     python benchmarks/backbone_selection.py --report-only
 """
 
@@ -162,9 +162,12 @@ def main() -> int:
         if len(rs) < 2:
             continue
         sel = max(rs, key=lambda r: r["effective_rank"])
-        low_loss = min(rs, key=lambda r: r["final_loss"])
-        families[fam] = {"runs": [r["run"] for r in rs], "selected_by_rank": sel["run"], "selected_by_lowest_loss": low_loss["run"], **{
-            f"{f:g}": {"gain_selected_by_rank": gain(sel, f), "gain_lowest_loss": gain(low_loss, f),
+        # the final JEPA loss both ways: lowest (what one would naively keep) and highest (a partly
+        # collapsed run predicts its targets too easily, so a low loss is a warning sign here)
+        low_loss, high_loss = min(rs, key=lambda r: r["final_loss"]), max(rs, key=lambda r: r["final_loss"])
+        families[fam] = {"runs": [r["run"] for r in rs], "selected_by_rank": sel["run"], "selected_by_lowest_loss": low_loss["run"],
+                         "selected_by_highest_loss": high_loss["run"], **{
+            f"{f:g}": {"gain_selected_by_rank": gain(sel, f), "gain_lowest_loss": gain(low_loss, f), "gain_highest_loss": gain(high_loss, f),
                        "gain_random_pick_mean": float(np.mean([gain(r, f) for r in rs])), "gain_best_in_hindsight": max(gain(r, f) for r in rs),
                        "gain_worst": min(gain(r, f) for r in rs), "spearman_rank_gain": spearman([r["effective_rank"] for r in rs], [gain(r, f) for r in rs])}
             for f in FRACTIONS}}

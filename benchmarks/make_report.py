@@ -206,7 +206,7 @@ def _backbone_selection(d):
             out.append((f"pretraining run chosen by effective rank, {fam} ({len(v['runs'])} seeds), top few-shot {100 * float(frac):g}% labels",
                         f"kept {v['selected_by_rank']}: {g['gain_selected_by_rank']:+.1f} points over scratch; random pick "
                         f"{g['gain_random_pick_mean']:+.1f}, best/worst in hindsight {g['gain_best_in_hindsight']:+.1f}/{g['gain_worst']:+.1f}, "
-                        f"lowest-loss pick {g['gain_lowest_loss']:+.1f}"))
+                        f"lowest/highest-JEPA-loss pick {g['gain_lowest_loss']:+.1f}/{g.get('gain_highest_loss', float('nan')):+.1f}"))
     for frac, c in sorted(d["correlations"].items()):
         out.append((f"effective rank vs few-shot gain, all {len(d['runs']) - d.get('n_runs_without_fewshot', 0)} runs, {100 * float(frac):g}% labels",
                     f"Spearman {c['spearman_rank_gain_all_runs']:+.2f} (final JEPA loss: {c['spearman_loss_gain_all_runs']:+.2f})"))
@@ -241,6 +241,8 @@ def collect_rows(results: Path) -> list[tuple[str, str, str]]:
     for path in sorted(Path(results).glob("*.json")):
         name = path.stem
         base = name[: -len("_quick")] if name.endswith("_quick") else name
+        if re.fullmatch(r"physics_compare_few10_.+_g24ft", base) and (Path(results) / "backbone_selection.json").is_file():
+            continue  # one pretraining run's few-shot rows each: backbone_selection.json's rows summarise them all
         if base.startswith("physics_compare_"):  # a variant (physics_compare.py --name SUFFIX)
             base = "physics_compare"
         try:

@@ -60,6 +60,9 @@ def test_plot_and_report_rows(tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 2000
     assert _plots.backbone_selection({**_result(), "runs": []}, tmp_path / "none.png") is None
     (tmp_path / "backbone_selection.json").write_text(json.dumps(_result()))
+    # a run's few-shot variant of physics_compare is summarised by backbone_selection.json's rows, not listed again
+    (tmp_path / "physics_compare_few10_pool2_seed2_g24ft.json").write_text(json.dumps({"mode": "full", "variant": "few10_pool2_seed2_g24ft", "summary": [
+        {"task": "top", "model": "finetune", "fraction": 0.01, "n_seeds": 10, "accuracy_mean": 0.86, "accuracy_std": 0.01, "auc_mean": 0.92, "auc_std": 0.01}]}))
     rows = make_report.collect_rows(tmp_path)
     assert [r[1] for r in rows] == ["`backbone_selection.py`"] * 4
     assert "kept pool2_seed2: +6.0 points over scratch; random pick +1.5" in rows[0][2]
