@@ -111,3 +111,14 @@ def test_head_warmup_keeps_backbone_still_then_trains_it():
     assert all(q.requires_grad for q in tagger.backbone.parameters())
     with pytest.raises(ValueError, match="head_warmup_epochs"):
         FinetuneConfig(epochs=3, head_warmup_epochs=3)
+
+
+def test_max_groups_overrides_the_tokenizer_and_is_checked():
+    """finetune/regress --max-groups: the tagger tokenises into more groups than the pretraining did."""
+    from hepjepa.downstream._backbone_source import resolve_backbone
+
+    mode, _, state, tok = resolve_backbone(None, True, None, None, "finetune", max_groups=24)
+    assert mode == "scratch" and state is None and tok.max_groups == 24
+    assert resolve_backbone(None, True, None, None, "finetune")[3].max_groups != 24  # default kept without it
+    with pytest.raises(ValueError, match="max_groups=0"):
+        resolve_backbone(None, True, None, None, "finetune", max_groups=0)

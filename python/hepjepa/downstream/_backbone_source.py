@@ -12,7 +12,7 @@ __all__ = ["resolve_backbone"]
 
 
 def resolve_backbone(backbone: str | None, scratch: bool, backbone_config: str | None, mode: str | None,
-                     default_mode: str) -> tuple[str, dict[str, Any], dict | None, Any]:
+                     default_mode: str, max_groups: int | None = None) -> tuple[str, dict[str, Any], dict | None, Any]:
     """Backbone config, weights and tokenizer for a downstream run.
 
     Args:
@@ -21,13 +21,16 @@ def resolve_backbone(backbone: str | None, scratch: bool, backbone_config: str |
         backbone_config: YAML ``BackboneConfig`` used without ``backbone``.
         mode: "frozen", "finetune", "scratch" or None (then ``default_mode``, or scratch with ``scratch``).
         default_mode: the command's default mode with a checkpoint.
+        max_groups: tokenise into at most this many groups instead of the pretraining's (the
+            backbone runs on any group count: covering more of each jet at fine-tuning time helps,
+            see the README's benchmarks); None keeps the checkpoint's.
 
     Returns:
         (mode, backbone config dict, state dict or None for random init, TokenizerConfig).
 
     Raises:
-        ValueError: ``scratch`` with a non-scratch mode, a checkpoint without a config, or a
-            backbone whose ``num_features`` does not match the tokenizer.
+        ValueError: ``scratch`` with a non-scratch mode, a checkpoint without a config, a
+            backbone whose ``num_features`` does not match the tokenizer, or an invalid ``max_groups``.
     """
     from hepjepa.features import TokenizerConfig
     from hepjepa.model.config import BackboneConfig, load_yaml, to_dict
@@ -51,6 +54,11 @@ def resolve_backbone(backbone: str | None, scratch: bool, backbone_config: str |
             tok_cfg = TokenizerConfig.from_dict(tok)
     else:
         bb_cfg = to_dict(load_yaml(BackboneConfig, backbone_config) if backbone_config else BackboneConfig())
+    if max_groups is not None:
+        import dataclasses
+
+        # TokenizerConfig validates it (an int >= min_groups) and names the value if not
+        tok_cfg = dataclasses.replace(tok_cfg, max_groups=max_groups)
     if bb_cfg["num_features"] != len(tok_cfg.feature_names):
         raise ValueError(f"backbone expects num_features={bb_cfg['num_features']}, tokenizer gives {len(tok_cfg.feature_names)}")
     return mode, bb_cfg, state, tok_cfg

@@ -35,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layer-decay", type=float, default=1.0, help="finetune mode: layer-wise lr decay per block below the top (1 = none)")
     parser.add_argument("--head-warmup-epochs", type=int, default=0, help="finetune mode: train only the head for this many epochs first (LP-FT)")
     parser.add_argument("--max-jets", type=int, default=None, help="read at most this many jets per split")
+    parser.add_argument("--max-groups", type=int, default=None, metavar="G",
+                        help="tokenise into at most G groups instead of the backbone's pretraining value (the backbone runs on any count)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", required=True, help="output directory")
 
@@ -51,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     from hepjepa.downstream.tagger import build_tagger
     from hepjepa.labels import JETCLASS_LABELS
 
-    mode, bb_cfg, state, tok_cfg = resolve_backbone(args.backbone, args.scratch, args.backbone_config, args.mode, "finetune")
+    mode, bb_cfg, state, tok_cfg = resolve_backbone(args.backbone, args.scratch, args.backbone_config, args.mode, "finetune",
+                                                    args.max_groups)
 
     train_tok, train_lab = load_labelled_tokens(args.train, tok_cfg, args.max_jets)
     val_tok, val_lab = load_labelled_tokens(args.val, tok_cfg, args.max_jets)

@@ -35,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--backbone-lr-scale", type=float, default=0.1, help="finetune mode: backbone lr = lr x this")
     parser.add_argument("--max-jets", type=int, default=None, help="read at most this many jets per split")
+    parser.add_argument("--max-groups", type=int, default=None, metavar="G",
+                        help="tokenise into at most G groups instead of the backbone's pretraining value (the backbone runs on any count)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", required=True, help="output directory")
 
@@ -47,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     from hepjepa.downstream._backbone_source import resolve_backbone
     from hepjepa.downstream.tagger import build_tagger, save_tagger
 
-    mode, bb_cfg, state, tok_cfg = resolve_backbone(args.backbone, args.scratch, args.backbone_config, args.mode, "frozen")
+    mode, bb_cfg, state, tok_cfg = resolve_backbone(args.backbone, args.scratch, args.backbone_config, args.mode, "frozen",
+                                                    args.max_groups)
     targets = tuple(args.targets)
     if len(targets) < 2:
         raise ValueError(f"--targets {list(targets)}: give at least two (the head shares one Tagger with >= 2 outputs)")
