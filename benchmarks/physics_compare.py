@@ -11,9 +11,10 @@ generator commands in data/bench/commands.txt, copied into the JSON). Tasks:
 Conventions shared with benchmarks/fewshot.py (issue 4): label fractions of the task's training jets,
 stratified, chosen by ``hepjepa.downstream.splits.stratified_fraction`` with the run seed; seeds 0, 1, 2;
 validation = val files (early stopping on the val loss, best weights kept), test = test files; the same
-(batch size, max epochs, patience) for every model at a fraction (BUDGET below). JEPA modes use the
-backbone pretrained by fewshot.py (data/bench_runs/backbone_top/checkpoint.pt) and fewshot.py's
-fine-tuning hyper-parameters of the label fraction (``fewshot.ft_for``: backbone at the head's learning
+(batch size, max epochs, patience) for every model at a fraction (BUDGET below). JEPA modes use
+MAIN_BACKBONE on MAIN_MAX_GROUPS groups (the pool2 pretraining run of highest effective rank, chosen
+without labels by benchmarks/backbone_selection.py; variants default to fewshot.py's backbone_top on
+its own 12 groups) and fewshot.py's fine-tuning hyper-parameters of the label fraction (``fewshot.ft_for``: backbone at the head's learning
 rate, no layer decay; LP-FT with ten head-only epochs at <= 1 %), chosen there on the val jets; every
 JEPA row records them (``ft``) and a cached row made with others counts as missing. When
 benchmarks/results/fewshot.json exists with the same conventions and the same backbone, its top-vs-QCD JEPA rows are reused instead of re-running them.

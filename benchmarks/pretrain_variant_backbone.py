@@ -16,6 +16,13 @@ that one thing does:
 * ``pool2``: the next step of that scan: data/bench_pool2's 60000 more jets (SEED_BASE=30000) on top,
   the same 12000 steps (so only the number of distinct jets changes from ``pool``).
 
+The main grid of physics_compare.py uses ``pool2``: of its pretraining seeds 0-4, the run with the
+highest effective rank of its held-out embeddings (benchmarks/backbone_selection.py, ``hepjepa rank``),
+which is seed 2:
+
+    for s in 0 1 2 3 4; do python benchmarks/pretrain_variant_backbone.py pool2 --seed $s --threads 2; done
+    hepjepa rank data/bench_runs/backbone_top_pool2*/checkpoint.pt --data 'data/bench/val_*.root' --max-groups 24
+
     python benchmarks/pretrain_variant_backbone.py pool   # -> data/bench_runs/backbone_top_pool/checkpoint.pt
     python benchmarks/pretrain_variant_backbone.py pool --seed 1   # -> data/bench_runs/backbone_top_pool_seed1/
     python benchmarks/physics_compare.py --name pool --backbone data/bench_runs/backbone_top_pool/checkpoint.pt --rerun ...
