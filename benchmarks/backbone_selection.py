@@ -58,18 +58,6 @@ def family_seed(tag: str) -> tuple[str, int]:
     return (fam, int(s)) if sep and s.isdigit() else (tag, 0)
 
 
-def finished_runs() -> list[Path]:
-    """Checkpoints of every pretraining run under data/bench_runs/backbone_top* that finished its schedule."""
-    from hepjepa.model.checkpoint import load_checkpoint
-
-    out = []
-    for ck in sorted(RUNS.glob("backbone_top*/checkpoint.pt")):
-        c = load_checkpoint(ck)
-        if c.get("step", 0) >= c["config"]["optim"]["total_steps"]:
-            out.append(ck)
-    return out
-
-
 def variant(tag: str) -> str:
     return f"few10_{tag}_g24ft"
 
@@ -117,13 +105,15 @@ def main() -> int:
     from hepjepa.train.rank import rank_checkpoints
 
     t0 = time.time()
-    cks = finished_runs()
-    if not cks:
-        raise FileNotFoundError(f"no finished pretraining run under {RUNS}/backbone_top*; run benchmarks/pretrain_variant_backbone.py")
     val = sorted((ROOT / "data" / "bench").glob("val_*.root"))
     if len(val) != 10:
         raise FileNotFoundError(f"expected data/bench/val_<class>.root for the ten classes, found {len(val)}; run benchmarks/make_bench_data.sh")
-    ranks = {Path(r.checkpoint): r for r in rank_checkpoints(cks, val, JETS_PER_FILE, MAX_GROUPS)}
+    found = sorted(RUNS.glob("backbone_top*/checkpoint.pt"))
+    # every pretraining run that finished its schedule (RankResult.complete); an unfinished one is not comparable
+    ranks = {Path(r.checkpoint): r for r in (rank_checkpoints(found, val, JETS_PER_FILE, MAX_GROUPS) if found else []) if r.complete}
+    cks = sorted(ranks)
+    if not cks:
+        raise FileNotFoundError(f"no finished pretraining run under {RUNS}/backbone_top*; run benchmarks/pretrain_variant_backbone.py")
     if not a.report_only:
         for ck in cks:
             train_missing(ck, run_tag(ck.parent), a.workers)
