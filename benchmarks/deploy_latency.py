@@ -4,11 +4,13 @@ Events: the bundled sample of ``hepjepa tag`` (ttbar + QCD NanoAOD-like, ~1.5 Fa
 per event; generated with fixed seeds on first use). Threads: ONNX Runtime intra-op 1,
 Numba 1, torch 1, one process: an HLT-like single-threaded event loop.
 
-Per event, the stages the coffea processor runs (same functions, one event at a time):
-``constituents`` (PF candidates of each FatJet, ``hepjepa.reco._nanoaod``), ``tokenize``
-(``hepjepa.features.tokenize_flat``), ``inference`` (the C++ ``JetTagProducer``, all
-FatJets of the event in one call) and ``fill`` (``hist.Hist.fill`` per flavour). Event
-reading is not timed (the arrays of each event are sliced out beforehand). Goal from
+Per event, the stages ``hepjepa-run`` runs (same functions, one event at a time):
+``constituents`` (PF candidates of each FatJet, ``hepjepa.data.association.fatjet_constituents``),
+``tag`` (``hepjepa.deploy.JetTagger.tag_particles``, the one inference path: the input checks,
+``tokenize_flat`` and the C++ ``JetTagProducer``, all FatJets of the event in one call; its
+``tokenize`` and ``inference`` parts are also timed alone, on the same jets) and ``fill``
+(``hist.Hist.fill`` per flavour). Event reading is not timed (the arrays of each event are
+sliced out beforehand). Goal from
 issue 5: p99 < 5 ms per event (the CMS HLT budget), aim 2 ms.
 
 Then the whole ``JEPATagProcessor`` under ``processor.Runner`` (iterative executor, one
@@ -54,61 +56,60 @@ def per_event_latency(files: list[str], model_dir, warmup: int, repeat: int) -> 
     import numpy as np
     import uproot
 
-    import hepjepa
     from hepjepa.coffea import JEPATagProcessor
-    from hepjepa.data._nanoaod import _flat_counts
-    from hepjepa.features import TokenizerConfig, tokenize_flat
-    from hepjepa.reco import _nanoaod
+    from hepjepa.data.association import _flat_counts, detect_layout, fatjet_constituents
+    from hepjepa.features import tokenize_flat
 
     proc = JEPATagProcessor(model_dir, backend="cpp", intra_op_threads=1)
-    pre = proc.tagger.preprocess
-    tok = TokenizerConfig.from_dict(pre["tokenizer"])
-    producer = hepjepa.JetTagProducer(model_path=proc.tagger.model_path, preprocess_json=proc.tagger.preprocess_json,
-                                      intra_op_threads=1, batch_size=256)
+    tagger = proc.tagger
     events = []
     for f in files:
         with uproot.open(f) as fh:
             t = fh["Events"]
-            scheme = _nanoaod.detect_scheme(t.keys())
-            branches = (_nanoaod.needed_branches(scheme) + _nanoaod.optional_branches(scheme, t.keys())
-                        + ["FatJet_msoftdrop", "FatJet_truthLabel", "genWeight"])
+            layout = detect_layout(t.keys())
+            branches = (layout.branches() + layout.optional_branches(t.keys())
+                        + ["FatJet_pt", "FatJet_msoftdrop", "FatJet_truthLabel", "genWeight"])
             arr = t.arrays([b for b in branches if b in t.keys()], library="ak")
         cols = {b: arr[b] for b in arr.fields}
         for i in range(len(arr)):
             # one-event chunks as the source hands them over (branch -> array), sliced outside the timed region
-            events.append((scheme, {b: c[i:i + 1] for b, c in cols.items()}))
+            events.append((layout, {b: c[i:i + 1] for b, c in cols.items()}))
     h = proc._hist()
-    stages = {"constituents": [], "tokenize": [], "inference": [], "fill": [], "total": []}
+    stages = {"constituents": [], "tag": [], "tokenize": [], "inference": [], "fill": [], "total": []}
     cpu_total = []  # thread CPU time per event: excludes time the loaded machine's scheduler gave to others
     n_jets = []
+    fields = [f for f in tagger.required_fields if f not in ("px", "py", "pz", "energy")]
     for rep in range(repeat + 1):
-        for k, (scheme, ev) in enumerate(events):
+        for k, (layout, ev) in enumerate(events):
             c0 = time.thread_time()
             t0 = time.perf_counter()
-            con = _nanoaod.fatjet_constituents(ev, scheme)
-            keep = np.flatnonzero((con["n_constituents"] > 0) & ~_nanoaod.nonfinite_jets(con))
+            con = fatjet_constituents(ev, layout)
             t1 = time.perf_counter()
-            scores = None
-            if len(keep):
-                part, offsets = _nanoaod.select_jets(con, keep)
-                flags = {f: part[f] for f in ("charge", "isChargedHadron", "isNeutralHadron", "isPhoton", "isElectron", "isMuon")}
-                tokens = tokenize_flat(part["px"], part["py"], part["pz"], part["energy"], offsets, tok, **flags)
+            res = tagger.tag_particles(con, con["offsets"], bad_association=con["bad_association"])
             t2 = time.perf_counter()
+            keep = np.flatnonzero(res.tagged)
             if len(keep):
-                scores = producer.produce(tokens.model_inputs())  # (n_jets, n_flav)
-            t3 = time.perf_counter()
-            if scores is not None:
                 pt = _flat_counts(ev["FatJet_pt"])[0][keep]
                 msd = _flat_counts(ev["FatJet_msoftdrop"])[0][keep]
                 truth = _flat_counts(ev["FatJet_truthLabel"])[0][keep]
-                proc.fill_hist(h, "latency", truth, scores, pt, msd)
+                proc.fill_hist(h, "latency", truth, res.scores[keep], pt, msd)
+            t3 = time.perf_counter()
+            c3 = time.thread_time()
+            # the two parts of `tag` alone, on the same jets (outside the total)
             t4 = time.perf_counter()
-            c4 = time.thread_time()
+            if len(keep):
+                tokens = tokenize_flat(con["px"], con["py"], con["pz"], con["energy"], con["offsets"], tagger.tokenizer,
+                                       **{f: con[f] for f in fields})
+            t5 = time.perf_counter()
+            if len(keep):
+                tagger.run(tokens.model_inputs())
+            t6 = time.perf_counter()
             if rep == 0 and k < warmup:
                 continue  # warm-up: first-call costs (Numba dispatch, ORT allocations)
-            for name, dt in zip(("constituents", "tokenize", "inference", "fill", "total"), (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0)):
+            for name, dt in zip(("constituents", "tag", "tokenize", "inference", "fill", "total"),
+                                (t1 - t0, t2 - t1, t5 - t4, t6 - t5, t3 - t2, t3 - t0)):
                 stages[name].append(dt)
-            cpu_total.append(c4 - c0)
+            cpu_total.append(c3 - c0)
             n_jets.append(len(keep))
     n_jets = np.asarray(n_jets)
     total = np.asarray(stages["total"])
@@ -179,7 +180,7 @@ def main(argv=None) -> int:
           f"(goal < 5 ms: {'met' if lat['meets_goal'] else 'NOT met'}; aim < 2 ms: {'met' if lat['meets_aim'] else 'not met'})")
     c = lat["total_thread_cpu"]
     print(f"  thread CPU time per event: p50 {c['p50_ms']:.2f} ms, p99 {c['p99_ms']:.2f} ms (what an unloaded core would see)")
-    for k in ("constituents", "tokenize", "inference", "fill"):
+    for k in ("constituents", "tag", "tokenize", "inference", "fill"):
         print(f"  {k:<13} p50 {s[k]['p50_ms']:.3f} ms  p99 {s[k]['p99_ms']:.3f} ms")
     print(f"processor (iterative, 1 core): {thr['events_per_s_wall']:.0f} events/s wall, {thr['events_per_cpu_s']:.0f} events/CPU-s")
     print(f"wrote {out}")

@@ -165,7 +165,7 @@ def load_task(task: str, tok_cfg, s: dict) -> dict:
                 y = np.asarray(jets["label"], np.int64)
                 if task == "top":
                     y = (y == JETCLASS_LABELS.index("label_Tbqq")).astype(np.int64)
-            toks.append(tokenize(jets, tok_cfg))
+            toks.append(tokenize(jets, tok_cfg, allow_missing=True))
             peer.append(_peers.peer_inputs(jets))
             labs.append(y)
         y = np.concatenate(labs)

@@ -31,12 +31,14 @@ def parser(doc: str, events: int, output: str, executors: bool = False) -> argpa
     return p
 
 
-def run_example(a: argparse.Namespace, processes: dict | None, results: Callable[[dict, dict], dict], **tag_kwargs) -> dict:
+def run_example(a: argparse.Namespace, processes: dict | None, results: Callable[[dict, dict], dict],
+                background_jets: int | None = None, **tag_kwargs) -> dict:
     """Generate (or reuse) the samples, run the tag job, write and print ``results.json``.
 
     Args:
         a: parsed options of :func:`parser`.
         processes: dataset -> (generator process, seed) for ``bundled_sample`` (None: its default).
+        background_jets: jets of the ``qcd`` dataset (None: ``--events``).
         results: ``f(summary, wp)`` -> the example's own result fields (``wp`` = the summary's
             working point, or {} when there is none).
         tag_kwargs: passed to ``run_tag`` (flavour, signal, background, processor_class, ...).
@@ -45,7 +47,8 @@ def run_example(a: argparse.Namespace, processes: dict | None, results: Callable
         The results dict, also in ``OUTPUT/results.json``.
     """
     out = Path(a.output)
-    fileset = bundled_sample(a.events, directory=out / "samples", progress=not a.no_progress, processes=processes)
+    fileset = bundled_sample(a.events, directory=out / "samples", progress=not a.no_progress, processes=processes,
+                             background_jets=background_jets)
     s = run_tag(fileset, a.model, chunksize=5000, output=out, progress=not a.no_progress, **tag_kwargs)
     res = {"events": s["events"], "fatjets_tagged": s["fatjets_tagged"], **results(s, s["working_point"] or {}),
            "model_dir": s["model_dir"]}

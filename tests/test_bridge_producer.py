@@ -147,13 +147,13 @@ def test_preprocess_json_not_an_object_refused(model, tmp_path):
 
 
 def test_default_batch_size_is_one_number_everywhere(model):
-    """The C++ default, the job-config schema and the coffea wrapper all use hepjepa.deploy.DEFAULT_BATCH_SIZE."""
+    """The C++ default, the job-config schema and the one inference path all use hepjepa.contract.DEFAULT_BATCH_SIZE."""
     import inspect
 
-    from hepjepa.coffea.onnx_wrapper import ONNXJetTagger
-    from hepjepa.deploy import DEFAULT_BATCH_SIZE
+    from hepjepa.contract import DEFAULT_BATCH_SIZE
+    from hepjepa.deploy import JetTagger
     from hepjepa.reco.config import MODULE_SCHEMAS
 
     assert JetTagProducer(model_path=model, flav_names=FLAV).batch_size == DEFAULT_BATCH_SIZE
     assert MODULE_SCHEMAS["JetTagProducer"]["batch_size"].value == DEFAULT_BATCH_SIZE
-    assert inspect.signature(ONNXJetTagger).parameters["batch_size"].default == DEFAULT_BATCH_SIZE
+    assert inspect.signature(JetTagger).parameters["batch_size"].default == DEFAULT_BATCH_SIZE

@@ -1,4 +1,4 @@
-"""JEPATagProcessor under coffea's Runner (Iterative, Futures, Dask executors), the ONNX wrapper, bad input."""
+"""JEPATagProcessor under coffea's Runner (Iterative, Futures, Dask executors), the per-jet ONNXJetTagger, bad input."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("coffea")
 
 from coffea import processor
-from coffea.nanoevents import NanoAODSchema
 
-from hepjepa.coffea import JEPATagProcessor, ONNXJetTagger
+from hepjepa.coffea import JEPATagProcessor, NanoAODSchema, ONNXJetTagger
 from hepjepa.deploy import export_onnx
 from hepjepa.features import TokenizerConfig
 
@@ -119,66 +118,50 @@ def test_executors_identical(setup):
     assert h[{"dataset": "ttbar", "flavour": "probQCD"}].sum().value != cf["fatjets_tagged"]
 
 
-def test_wrapper_matches_torch_on_awkward(setup):
-    tok = TokenizerConfig(group_size=4, max_groups=6)
-    tagger = ONNXJetTagger(setup / "model", backend="onnxruntime")
-    from hepjepa.deploy.export import example_inputs
-
-    x = example_inputs(5, 4, len(tok.feature_names), batch=3)
-    ref = Tiny(len(tok.feature_names))(*(torch.from_numpy(x[n]) for n in x)).detach().numpy()
-    got = tagger(**{k: ak.Array(v) for k, v in x.items()})
-    np.testing.assert_allclose(ak.to_numpy(got), ref, atol=1e-5)
-    with pytest.raises(ValueError, match="input 'features' has shape"):
-        tagger.numpy_call  # noqa: B018
-        tagger._call_numpy(**{**x, "features": x["features"][..., :2]})
+def test_per_jet_api_matches_torch_and_pickles(setup):
+    """ONNXJetTagger(events.FatJet): jagged like the FatJets, scores = the torch model on the same tokens."""
     import pickle
 
+    from coffea.nanoevents import NanoEventsFactory
+
+    from hepjepa.data import read_jets
+    from hepjepa.features import tokenize
+
+    path = str(setup / "a.root")
+    events = NanoEventsFactory.from_root({path: "Events"}, schemaclass=NanoAODSchema, mode="eager").events()
+    tagger = ONNXJetTagger(setup / "model", backend="onnxruntime")
+    scores = tagger(events.FatJet)
+    assert ak.to_list(ak.num(scores)) == ak.to_list(ak.num(events.FatJet))
+    assert scores.fields == ["probQCD", "probTbqq"] and str(scores.type).endswith("{probQCD: ?float32, probTbqq: ?float32}")
+    jets = read_jets(path)
+    has = ak.to_numpy(ak.num(jets.px)) > 0
+    tok = tokenize(jets[has], tagger.tokenizer)
+    ref = Tiny(len(tagger.tokenizer.feature_names))(*(torch.from_numpy(v) for v in tok.model_inputs().values())).detach().numpy()
+    got = ak.to_numpy(ak.flatten(scores.probTbqq))[has]
+    np.testing.assert_allclose(got, ref[:, 1], atol=1e-5)
+    assert ak.all(ak.is_none(ak.flatten(scores.probTbqq)[~has]))  # jets without constituents: None, not a score
+    assert ak.to_list(tagger(events)) == ak.to_list(scores)  # whole events: their FatJets
     clone = pickle.loads(pickle.dumps(tagger))  # the session is not pickled, rebuilt lazily
-    np.testing.assert_allclose(clone(**x), ref, atol=1e-5)
+    assert clone._session is None and ak.to_list(clone(events.FatJet)) == ak.to_list(scores)
 
 
-def test_missing_branches_listed(setup, tmp_path):
-    data = _nano(tmp_path / "c.root")
-    bad = tmp_path / "bad.root"
-    del data["FatJetPFCands"]
-    with uproot.recreate(bad) as f:
-        f.mktree("Events", {k: getattr(v, "dtype", None) or v.type for k, v in data.items()},
-                 counter_name=lambda c: f"n{c}", field_name=lambda c, fld: f"{c}_{fld}")
-        f["Events"].extend(data)
-    runner = processor.Runner(executor=processor.IterativeExecutor(), schema=NanoAODSchema)
-    with pytest.raises(Exception, match="FatJetPFCands_jetIdx"):
-        runner({"x": {"files": {str(bad): "Events"}}}, processor_instance=JEPATagProcessor(setup / "model", backend="onnxruntime"))
+def test_plain_coffea_schema_refused_with_the_fix(setup):
+    """coffea's own NanoAODSchema has no FatJet -> PF-candidate link: an error that says which schema to use."""
+    from coffea.nanoevents import NanoAODSchema as CoffeaSchema
+    from coffea.nanoevents import NanoEventsFactory
 
+    from hepjepa.errors import UserInputError
 
-def _pfnano_file() -> str:
-    """tests/samples/pfnano.root from coffea's sdist, cached in ~/.cache/hepjepa (skip only if PyPI is unreachable)."""
-    import subprocess
-    import sys
-    import tarfile
-    from pathlib import Path
-
-    cache = Path.home() / ".cache" / "hepjepa" / "samples"
-    target = cache / "pfnano.root"
-    if target.is_file():
-        return str(target)
-    cache.mkdir(parents=True, exist_ok=True)
-    dl = cache / "sdist"
-    r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "coffea==2026.9.0",
-                        "-d", str(dl), "-q"], capture_output=True, text=True, timeout=240)
-    if r.returncode != 0:
-        pytest.skip(f"pip could not fetch coffea==2026.9.0's sdist from PyPI: {r.stderr.strip()[-300:]}")
-    (sdist,) = list(dl.glob("coffea-*.tar.gz"))
-    with tarfile.open(sdist) as tf:
-        member = next(m for m in tf.getmembers() if m.name.endswith("tests/samples/pfnano.root"))
-        tmp = cache / ".pfnano.root.part"
-        tmp.write_bytes(tf.extractfile(member).read())
-        tmp.replace(target)
-    return str(target)
+    events = NanoEventsFactory.from_root({str(setup / "a.root"): "Events"}, schemaclass=CoffeaSchema, mode="eager").events()
+    with pytest.raises(UserInputError, match="hepjepa.coffea.NanoAODSchema"):
+        ONNXJetTagger(setup / "model")(events.FatJet)
 
 
 @pytest.mark.slow
 def test_real_cms_pfnano_file(setup):
-    path = _pfnano_file()
+    from _samples import coffea_sample
+
+    path = coffea_sample("pfnano.root")
     runner = processor.Runner(executor=processor.IterativeExecutor(), schema=NanoAODSchema)
     out = runner({"pfnano": {"files": {path: "Events"}}}, processor_instance=JEPATagProcessor(setup / "model", backend="onnxruntime"))
     cf = out["cutflow"]["pfnano"]
@@ -190,7 +173,7 @@ def test_real_cms_pfnano_file(setup):
 def _expected_cutflow(data):
     """Skip counts by a plain loop over the written arrays (reference for the processor)."""
     c = {"events": 0, "events_without_fatjets": 0, "fatjets": 0, "fatjets_without_pfcands": 0, "fatjets_nonfinite": 0,
-         "fatjets_nonfinite_constituents": 0, "fatjets_tagged": 0}
+         "fatjets_nonfinite_constituents": 0, "fatjets_tagged": 0, "fatjets_bad_association": 0}
     weights = 0.0
     for ev in range(len(data["event"])):
         c["events"] += 1
@@ -252,32 +235,6 @@ def test_bad_kinematics_and_empty_jets_skipped_with_counts(setup, tmp_path):
     assert np.isfinite(h.values(flow=True)).all() and np.isfinite(h.variances(flow=True)).all()
     for name in ("probQCD", "probTbqq"):  # each tagged jet filled once per flavour, with its event weight
         assert h[{"flavour": name}].sum(flow=True).value == pytest.approx(w_tagged, rel=1e-5)
-
-
-def test_wrapper_typetracer(setup):
-    """Typetracer inputs (coffea's metadata pass) give a typetracer of type N * n_flav * float32, no data read."""
-    from hepjepa.deploy.export import example_inputs
-
-    tagger = ONNXJetTagger(setup / "model", backend="cpp")
-    x = example_inputs(5, 4, len(TokenizerConfig(group_size=4).feature_names), batch=3)
-    tt = {k: ak.Array(ak.Array(v).layout.to_typetracer(forget_length=True)) for k, v in x.items()}
-    out = tagger(**tt)
-    assert ak.backend(out) == "typetracer" and str(out.type) == "## * 2 * float32"
-
-
-def test_wrapper_dask_awkward_graph_matches_eager(setup):
-    """coffea ml_tools pattern: tagger(dask_awkward arrays) builds a graph; computing it gives the eager scores."""
-    dak = pytest.importorskip("dask_awkward", reason="dask-awkward is not installed (it pins dask<2025.4)")
-    from hepjepa.deploy.export import example_inputs
-
-    tagger = ONNXJetTagger(setup / "model", backend="cpp")
-    x = example_inputs(6, 4, len(TokenizerConfig(group_size=4).feature_names), batch=7, seed=5)
-    eager = ak.to_numpy(tagger(**{k: ak.Array(v) for k, v in x.items()}))
-    lazy = tagger(**{k: dak.from_awkward(ak.Array(v), npartitions=3) for k, v in x.items()})
-    assert isinstance(lazy, dak.Array) and lazy.npartitions == 3 and str(lazy.type).endswith("2 * float32")
-    # dask-awkward's buffer-projection optimiser does not run on dask >= 2025.4 (its own pin); the graph does
-    got = ak.to_numpy(lazy.compute(optimize_graph=False))
-    np.testing.assert_array_equal(got, eager)
 
 
 def test_run_processor_wrong_tree_and_empty_file(setup, tmp_path):

@@ -15,6 +15,10 @@ from hepjepa.deploy.export import example_inputs
 from hepjepa.labels import flav_name
 
 K, F, NCLS = 4, 5, 3
+from hepjepa.features import DEFAULT_FEATURES, TokenizerConfig  # noqa: E402
+
+#: a valid tokeniser of K-particle groups and F features (the kinematic ones: no particle identification needed)
+TOK = TokenizerConfig(group_size=K, features=DEFAULT_FEATURES[:F]).to_dict()
 
 
 class TinyTagger(torch.nn.Module):
@@ -42,7 +46,7 @@ class TinyTagger(torch.nn.Module):
 def exported(tmp_path_factory):
     d = tmp_path_factory.mktemp("model")
     m = TinyTagger()
-    pre = export_onnx(m, d, tokenizer_config={"group_size": K, "n_features": F}, flav_names=[flav_name(i) for i in (0, 8, 7)],
+    pre = export_onnx(m, d, tokenizer_config=TOK, flav_names=[flav_name(i) for i in (0, 8, 7)],
                       group_size=K, n_features=F)
     return m, d, pre
 
@@ -105,7 +109,7 @@ def test_mismatched_preprocess_refused(exported, tmp_path):
 
 def test_wrong_output_width_refused(tmp_path):
     with pytest.raises(ValueError, match="flav_names"):
-        export_onnx(TinyTagger(), tmp_path, tokenizer_config={}, flav_names=["probQCD"], group_size=K, n_features=F)
+        export_onnx(TinyTagger(), tmp_path, tokenizer_config=TOK, flav_names=["probQCD"], group_size=K, n_features=F)
 
 
 def test_shipped_model_missing():
@@ -219,7 +223,7 @@ def test_unused_input_kept_in_graph(tmp_path):
     import onnx
 
     m = NoPairTagger()
-    pre = export_onnx(m, tmp_path, tokenizer_config={"group_size": K}, flav_names=["probQCD", "probTbqq", "probWqq"],
+    pre = export_onnx(m, tmp_path, tokenizer_config=TOK, flav_names=["probQCD", "probTbqq", "probWqq"],
                       group_size=K, n_features=F)
     graph = onnx.load(str(tmp_path / "model.onnx")).graph
     assert [i.name for i in graph.input] == ["features", "particle_mask", "group_mask", "centers", "pair_features"]

@@ -43,6 +43,8 @@ def to_ak(px, py, pz, e, charge, flags, offsets):
 
 
 CFG = TokenizerConfig(group_size=8, min_groups=2, max_groups=6)
+#: the particle-identification fields, declared absent (zeros) where a test passes only four-momenta
+ZERO = ("charge", "isChargedHadron", "isNeutralHadron", "isPhoton", "isElectron", "isMuon")
 
 
 def check_against_reference(counts, seed, cfg=CFG, phi0=0.0):
@@ -172,18 +174,18 @@ def test_nan_and_inf_raise_naming_jet_and_field():
     px, py, pz, e, charge, flags, off = make_jets([5, 6, 7], seed=2)
     bad = e.copy(); bad[off[2] + 1] = np.nan
     with pytest.raises(ValueError, match=r"'energy'.*jet index 2"):
-        tokenize_flat(px, py, pz, bad, off, CFG)
+        tokenize_flat(px, py, pz, bad, off, CFG, zero_fill=ZERO)
     bad = py.copy(); bad[off[1]] = np.inf
     with pytest.raises(ValueError, match=r"'py'.*jet index 1"):
-        tokenize_flat(px, bad, pz, e, off, CFG)
+        tokenize_flat(px, bad, pz, e, off, CFG, zero_fill=ZERO)
 
 
 def test_bad_offsets_and_lengths_raise():
     px, py, pz, e, *_ , off = make_jets([5, 6], seed=2)
     with pytest.raises(ValueError, match="offsets"):
-        tokenize_flat(px, py, pz, e, off[::-1], CFG)
+        tokenize_flat(px, py, pz, e, off[::-1], CFG, zero_fill=ZERO)
     with pytest.raises(ValueError, match="'pz' has shape"):
-        tokenize_flat(px, py, pz[:-1], e, off, CFG)
+        tokenize_flat(px, py, pz[:-1], e, off, CFG, zero_fill=ZERO)
 
 
 def test_deterministic_and_awkward_equals_flat():
@@ -225,9 +227,9 @@ def test_default_is_one_thread_unless_numba_num_threads_set(monkeypatch):
     monkeypatch.setattr(tokmod._kernels, "tokenize_kernel", lambda *a: calls.append("serial"))
     px, py, pz, e, *_, off = make_jets([5, 6, 7], seed=2)
     monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
-    tokenize_flat(px, py, pz, e, off, CFG)
+    tokenize_flat(px, py, pz, e, off, CFG, zero_fill=ZERO)
     monkeypatch.setenv("NUMBA_NUM_THREADS", str(numba.config.NUMBA_NUM_THREADS))
-    tokenize_flat(px, py, pz, e, off, CFG)
+    tokenize_flat(px, py, pz, e, off, CFG, zero_fill=ZERO)
     assert calls == ["serial", "par" if numba.config.NUMBA_NUM_THREADS > 1 else "serial"]
 
 
@@ -238,13 +240,13 @@ def test_concurrent_calls_from_threads_agree():
     import numba
 
     px, py, pz, e, *_, off = make_jets(list(range(1, 80)), seed=23)
-    want = tokenize_flat(px, py, pz, e, off, CFG, n_threads=1)
+    want = tokenize_flat(px, py, pz, e, off, CFG, n_threads=1, zero_fill=ZERO)
     nt = min(2, numba.config.NUMBA_NUM_THREADS)
     bad = []
 
     def work():
         for _ in range(5):
-            got = tokenize_flat(px, py, pz, e, off, CFG, n_threads=nt)
+            got = tokenize_flat(px, py, pz, e, off, CFG, n_threads=nt, zero_fill=ZERO)
             bad.extend(n for n in MODEL_INPUTS if not np.array_equal(getattr(got, n), getattr(want, n)))
 
     threads = [threading.Thread(target=work) for _ in range(3)]
@@ -261,24 +263,77 @@ def test_bad_thread_count_raises():
     px, py, pz, e, *_, off = make_jets([5, 6], seed=2)
     for bad in (0, -1, numba.config.NUMBA_NUM_THREADS + 1, 1.5):
         with pytest.raises(ValueError, match="n_threads"):
-            tokenize_flat(px, py, pz, e, off, CFG, n_threads=bad)
+            tokenize_flat(px, py, pz, e, off, CFG, n_threads=bad, zero_fill=ZERO)
 
 
 def test_pair_features_symmetric():
     px, py, pz, e, *_, off = make_jets([60, 90], seed=21)
-    tok = tokenize_flat(px, py, pz, e, off, TokenizerConfig(group_size=8, max_groups=12))
+    tok = tokenize_flat(px, py, pz, e, off, TokenizerConfig(group_size=8, max_groups=12), zero_fill=ZERO)
     np.testing.assert_array_equal(tok.pair_features, tok.pair_features.transpose(0, 2, 1, 3))
     assert np.all(tok.pair_features[:, np.arange(12), np.arange(12)] == 0)
 
 
-def test_missing_optional_fields_are_zero_and_missing_required_raise():
+def test_missing_fields_raise_unless_declared_zero():
+    """A field the features need is never silently zero: refused by name, or zero only when declared."""
+    from hepjepa.errors import MissingParticleFieldsError
+
     px, py, pz, e, charge, flags, off = make_jets([20], seed=4)
     jets = ak.zip({k: ak.unflatten(v, np.diff(off)) for k, v in dict(px=px, py=py, pz=pz, energy=e).items()})
-    tok = tokenize(jets, CFG)
+    with pytest.raises(MissingParticleFieldsError, match=r"lack particle fields \['charge', 'isChargedHadron'.*allow_missing=True"):
+        tokenize(jets, CFG)
+    with pytest.raises(MissingParticleFieldsError, match=r"\['isMuon'\]"):
+        tokenize_flat(px, py, pz, e, off, CFG, **{k: v for k, v in flat_kwargs(charge, flags).items() if k != "isMuon"})
+    tok = tokenize(jets, CFG, allow_missing=True)  # training on a format without particle identification
+    assert tok.zero_filled == ZERO
     idx = [CFG.feature_names.index(n) for n in ("charge", "isPhoton")]
     assert np.all(tok.features[..., idx] == 0)
-    with pytest.raises(KeyError, match="energy"):
-        tokenize(ak.zip({"px": jets.px, "py": jets.py, "pz": jets.pz}), CFG)
+    np.testing.assert_array_equal(tok.features, tokenize_flat(px, py, pz, e, off, CFG, zero_fill=ZERO).features)
+    with pytest.raises(MissingParticleFieldsError, match="energy"):
+        tokenize(ak.zip({"px": jets.px, "py": jets.py, "pz": jets.pz}), CFG, allow_missing=True)
+    # a tokeniser without particle-identification features needs only the four-momentum
+    kin = TokenizerConfig(group_size=8, features=[f for f in CFG.features if f.name not in ZERO])
+    assert kin.particle_fields == ("px", "py", "pz", "energy") and tokenize(jets, kin).zero_filled == ()
+
+
+def test_bad_field_types_and_offsets_are_typed_errors():
+    from hepjepa.errors import UserInputError
+
+    px, py, pz, e, charge, flags, off = make_jets([5, 6], seed=2)
+    with pytest.raises(UserInputError, match="'energy' has dtype complex128"):
+        tokenize_flat(px, py, pz, e.astype(complex), off, CFG, zero_fill=ZERO)
+    with pytest.raises(UserInputError, match="'energy' has dtype <U"):
+        tokenize_flat(px, py, pz, e.astype(str), off, CFG, zero_fill=ZERO)
+    with pytest.raises(UserInputError, match="'px' has dtype object"):
+        tokenize_flat({"a": 1}, py, pz, e, off, CFG, zero_fill=ZERO)
+    with pytest.raises(UserInputError, match="offsets must be a 1-d array of integers.*float64"):
+        tokenize_flat(px, py, pz, e, off.astype(float), CFG, zero_fill=ZERO)
+    with pytest.raises(UserInputError, match=r"'px' has shape \(11,\); expected \(1099511627776,\)"):
+        tokenize_flat(px, py, pz, e, np.array([0, 5, 2**40]), CFG, zero_fill=ZERO)  # refused before allocating
+    with pytest.raises(UserInputError, match="zero_fill"):
+        tokenize_flat(px, py, pz, e, off, CFG, zero_fill=("px",))
+    with pytest.raises(UserInputError, match="jet records"):
+        tokenize(np.zeros(3), CFG)
+
+
+def test_overflowing_momenta_raise_naming_every_jet():
+    """Finite float64 momenta near 1e160 overflow inside the kernels: an error listing the jets, never NaN tokens."""
+    from hepjepa.features import NonFiniteFeaturesError
+
+    px, py, pz, e, charge, flags, off = make_jets([5, 6, 7], seed=2)
+    big = [a.copy() for a in (px, py, pz, e)]
+    for a in big:
+        a[off[1]:off[2]] *= 1e160
+    with pytest.raises(NonFiniteFeaturesError) as err:
+        tokenize_flat(*big, off, CFG, **flat_kwargs(charge, flags))
+    assert err.value.jets.tolist() == [1]
+
+
+def test_jets_as_lists_of_particle_records():
+    """Jets as N * var * {px, ...} (a list of particle records per jet) equal jets as records of lists."""
+    arrs = make_jets([12, 0, 30], seed=9)
+    jets = to_ak(*arrs)  # N * var * {px, ...}
+    as_records = ak.zip({f: jets[f] for f in jets.fields}, depth_limit=1)  # N * {px: var * ..., ...}
+    np.testing.assert_array_equal(tokenize(jets, CFG).features, tokenize(as_records, CFG).features)
 
 
 # --- Tokens helpers --------------------------------------------------------------
@@ -287,14 +342,14 @@ def test_tokens_shapes_slicing_concat():
     cfg = TokenizerConfig(group_size=8, max_groups=10)
     a = make_jets([5, 40], seed=1)
     b = make_jets([100], seed=2)
-    ta = tokenize_flat(*a[:4], a[6], cfg)
-    tb = tokenize_flat(*b[:4], b[6], cfg)
+    ta = tokenize_flat(*a[:4], a[6], cfg, zero_fill=ZERO)
+    tb = tokenize_flat(*b[:4], b[6], cfg, zero_fill=ZERO)
     assert len(ta) == 2 and ta.features.shape == (2, ta.n_groups, 8, len(cfg.features))
     assert list(ta.model_inputs()) == list(MODEL_INPUTS)
     both = Tokens.concat([ta, tb])
     assert len(both) == 3 and both.n_groups == max(ta.n_groups, tb.n_groups)
     whole = tokenize_flat(*(np.concatenate([x, y]) for x, y in zip(a[:4], b[:4])),
-                          np.concatenate([a[6], b[6][1:] + a[6][-1]]), cfg)
+                          np.concatenate([a[6], b[6][1:] + a[6][-1]]), cfg, zero_fill=ZERO)
     for name in MODEL_INPUTS:
         np.testing.assert_array_equal(getattr(both, name), getattr(whole, name))
     np.testing.assert_array_equal(both[1].features, whole.features[1:2])
@@ -305,7 +360,7 @@ def test_tokens_shapes_slicing_concat():
 def test_pad_to_groups_fixes_G():
     cfg = TokenizerConfig(group_size=8, max_groups=4, pad_to_groups=7)
     a = make_jets([3, 50], seed=1)
-    assert tokenize_flat(*a[:4], a[6], cfg).pair_features.shape == (2, 7, 7, 4)
+    assert tokenize_flat(*a[:4], a[6], cfg, zero_fill=ZERO).pair_features.shape == (2, 7, 7, 4)
 
 
 # --- config ------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 ak = pytest.importorskip("awkward")
 uproot = pytest.importorskip("uproot")
 
-from hepjepa.reco import _nanoaod
+from hepjepa.data import association
 from hepjepa.reco import config as cms
 from hepjepa.reco.run import load_config, main
 
@@ -124,30 +124,29 @@ def test_varparsing_apply():
 
 @pytest.mark.parametrize("naming", ["PFNano", "NanoAODv15"])
 def test_constituents_match_reference_loop(tmp_path, naming):
-    pf, jb, cb = _nanoaod.SCHEMES[naming]
+    lay = next(x for x in association.LAYOUTS if x.name == naming)
     src = tmp_path / "in.root"
-    data = _write_nano(src, n_events=8, pf=pf, mapname=jb.split("_")[0], cidx=cb.split("_")[1])
+    data = _write_nano(src, n_events=8, pf=lay.pfcands, mapname=lay.mapping, cidx=lay.cand_idx)
     arrays = uproot.open(src)["Events"].arrays()
-    scheme = _nanoaod.detect_scheme(uproot.open(src)["Events"].keys())
-    assert scheme == (pf, jb, cb)
-    con = _nanoaod.fatjet_constituents(arrays, scheme)
+    assert association.detect_layout(uproot.open(src)["Events"].keys()) == lay
+    con = association.fatjet_constituents(arrays, lay)
     k = 0
     for ev in range(8):
-        jidx = np.asarray(data[jb.split("_")[0]].jetIdx[ev])
-        cidx = np.asarray(data[jb.split("_")[0]][cb.split("_")[1]][ev])
+        jidx = np.asarray(data[lay.mapping].jetIdx[ev])
+        cidx = np.asarray(data[lay.mapping][lay.cand_idx][ev])
         for j in range(int(data["FatJet"].pt[ev].__len__())):
             members = cidx[jidx == j]
             a, b = con["offsets"][k], con["offsets"][k + 1]
-            pt = np.asarray(data[pf].pt[ev])[members]
-            phi = np.asarray(data[pf].phi[ev])[members]
+            pt = np.asarray(data[lay.pfcands].pt[ev])[members]
+            phi = np.asarray(data[lay.pfcands].phi[ev])[members]
             np.testing.assert_allclose(con["px"][a:b], pt * np.cos(phi), rtol=1e-5)
             k += 1
-    assert k == len(con["n_constituents"])
+    assert k == len(con["n_constituents"]) and not con["bad_association"].any()
 
 
 def test_missing_branches_listed(tmp_path):
-    with pytest.raises(_nanoaod.MissingBranchesError, match=r"lacks branches \['FatJetPFCands_jetIdx'"):
-        _nanoaod.detect_scheme(["nFatJet", "FatJet_pt", "FatJetPFCands_pFCandsIdx"] + [f"PFCands_{f}" for f in _nanoaod.PF_FIELDS])
+    with pytest.raises(association.MissingBranchesError, match=r"lacks \['FatJetPFCands_jetIdx'\].*supported layouts: PFNano.*NanoAODv15"):
+        association.detect_layout(["nFatJet", "FatJet_pt", "FatJetPFCands_pFCandsIdx"] + [f"PFCands_{f}" for f in association.PF_KINEMATICS])
 
 
 def test_full_run_output_branches_and_order(tmp_path, capsys):
@@ -195,14 +194,14 @@ def test_full_run_output_branches_and_order(tmp_path, capsys):
 
 
 def test_reader_and_reco_share_one_gathering(tmp_path):
-    """read_jets (data) and hepjepa-run/coffea (reco adapter) give the same constituents, flags included."""
+    """read_jets (strict) and hepjepa-run (non-strict) give the same constituents, flags included."""
     from hepjepa.data import read_jets
 
     src = tmp_path / "in.root"
     _write_nano(src, n_events=10, seed=5)
     jets = read_jets(str(src))
     arrays = uproot.open(src)["Events"].arrays()
-    con = _nanoaod.fatjet_constituents(arrays, _nanoaod.detect_scheme(arrays.fields))
+    con = association.fatjet_constituents(arrays, association.detect_layout(arrays.fields))
     assert len(jets) == len(con["n_constituents"])
     np.testing.assert_array_equal(ak.to_numpy(ak.num(jets.px)), con["n_constituents"])
     for f in ("px", "py", "pz", "energy", "charge", "isChargedHadron", "isNeutralHadron", "isPhoton", "isElectron", "isMuon"):
@@ -215,7 +214,7 @@ def test_reader_and_reco_share_one_gathering(tmp_path):
 
 def test_fast_flatten_equals_awkward():
     """The offsets/content fast path of the gathering equals ak.flatten/ak.num (also on sliced arrays)."""
-    from hepjepa.data._nanoaod import _flat_counts
+    from hepjepa.data.association import _flat_counts
 
     a = ak.Array([[1.0, 2.0], [], [3.0, 4.0, 5.0], [6.0]])
     for sub in (a, a[1:3], a[2:3], a[3:], a[[3, 0]]):
@@ -224,15 +223,16 @@ def test_fast_flatten_equals_awkward():
         np.testing.assert_array_equal(counts, ak.to_numpy(ak.num(sub)))
 
 
-def test_select_jets_and_nonfinite():
-    con = {"px": np.array([1.0, 2, 3, 4, 5, 6], np.float32), "py": np.zeros(6, np.float32), "pz": np.zeros(6, np.float32),
-           "energy": np.array([1, 1, np.nan, 1, 1, np.inf], np.float32),
-           "n_constituents": np.array([2, 0, 2, 1, 1]), "offsets": np.array([0, 2, 2, 4, 5, 6]),
-           "n_jets_per_event": np.array([3, 2])}
-    np.testing.assert_array_equal(_nanoaod.nonfinite_jets(con), [False, False, True, False, True])
-    part, off = _nanoaod.select_jets(con, np.array([3, 0]))
-    np.testing.assert_array_equal(part["px"], [5, 1, 2]) and np.testing.assert_array_equal(off, [0, 1, 3])
-    assert "n_jets_per_event" not in part
+def test_link_marks_broken_rows():
+    """A row past the event's candidates marks its jet; a row past the event's FatJets marks every jet of it."""
+    # event 0: 2 jets, 3 candidates; rows (jet, cand): (1, 0), (0, 2), (0, 5 -> past the candidates)
+    # event 1: 1 jet, 2 candidates; rows: (0, 1), (3 -> past the FatJets, 0)
+    offsets, index = association.link([2, 1], [1, 0, 0, 0, 3], [3, 2], [0, 2, 5, 1, 0], [3, 2])
+    np.testing.assert_array_equal(offsets, [0, 2, 3, 5])
+    np.testing.assert_array_equal(index, [2, -1, 0, 4, -1])  # jet 0: cand 2 then broken; jet 1: cand 0; jet 2: cand 3+1, broken
+    np.testing.assert_array_equal(association.broken_jets(offsets, index), [True, False, True])
+    with pytest.raises(association.FormatError, match="event 0 points to candidate 5, past the 3 candidates"):
+        association.link([2, 1], [1, 0, 0, 0, 3], [3, 2], [0, 2, 5, 1, 0], [3, 2], strict=True)
 
 
 def test_nonfinite_constituents_scored_minus_one(tmp_path, capsys):
@@ -262,7 +262,7 @@ def test_nonfinite_constituents_scored_minus_one(tmp_path, capsys):
         f["Events"].extend(data)
     process = load_config(_cfg(tmp_path, src, tmp_path / "model"), [f"outputFile={tmp_path / 'o.root'}"])
     summary = run_process(process, quiet=True)
-    assert summary["jets_nonfinite_constituents"] == 1
+    assert summary["jets_nonfinite_constituents"] == 1 and summary["jets_skipped"]["nonfinite_input"] == 1
     q = uproot.open(tmp_path / "o.root")["Events"]["FatJet_jepaTags_probQCD"].array()
     assert not np.isnan(ak.to_numpy(ak.flatten(q))).any()
     assert q[bad_jet[0]][bad_jet[1]] == -1.0

@@ -71,11 +71,31 @@ def test_cli_outputs_consistent(setup, capsys):
     below = np.concatenate([[0], np.cumsum(bkg)[:-1]])
     mw = float(np.sum(sig * (below + bkg / 2)) / (sig.sum() * bkg.sum()))
     assert s["auc"] == pytest.approx(mw, rel=1e-9)
-    # ROOT projections hold the same weighted counts as the coffea histogram
+    # ROOT projections: one per dataset (never summed across datasets), the coffea histogram's weighted counts,
+    # with titles, axis labels and the provenance of the model
     with uproot.open(out / "hists.root") as f:
-        np.testing.assert_allclose(f["score_probTbqq_truth8"].values(), sig, rtol=1e-6)
+        per_ds = {ds: f[f"{ds}/score_probTbqq_truth8"] for ds in ("a", "b")}
+        for ds, th1 in per_ds.items():
+            want = h[{"dataset": ds, "flavour": "probTbqq", "truth": hist.loc(8)}].project("score").values()
+            np.testing.assert_allclose(th1.values(), want, rtol=1e-6)
+            assert th1.title == f"{ds}: probTbqq of FatJets with truth 8" and th1.axis().member("fTitle") == "hepjepa score"
+        np.testing.assert_allclose(sum(t.values() for t in per_ds.values()), sig, rtol=1e-6)
+        prov = json.loads(f["provenance"])
+    pre = json.loads((d / "model" / "preprocess.json").read_text())
+    assert prov["model_sha256"] == pre["sha256"]["onnx"] == s["provenance"]["model_sha256"]
+    assert prov["tokenizer"] == pre["tokenizer"] and prov["hepjepa_version"]
+    assert load(str(out / "hists.coffea"))["provenance"] == s["provenance"]
     wp = s["working_point"]
-    assert abs(wp["eff_sig"] - 0.5) <= 0.5 and wp["bkg_rejection"] >= 1.0
+    assert abs(wp["eff_sig"] - 0.5) <= 0.5
+    # weighted by genWeight: the effective numbers of jets, (sum w)^2 / sum w^2
+    var = h[{"flavour": "probTbqq", "truth": hist.loc(0)}].project("score").variances()
+    c = wp["cut_bin"]
+    assert wp["bkg_total"] == pytest.approx(bkg.sum() ** 2 / var.sum())
+    assert wp["bkg_passing"] == pytest.approx(bkg[c:].sum() ** 2 / var[c:].sum())
+    if wp["bkg_passing"] >= 10:
+        assert wp["bkg_rejection"] >= 1.0 and "AUC" in printed
+    else:
+        assert wp["bkg_rejection"] is None and wp["bkg_rejection_lower_limit_95"] >= 1.0 and "too few for a value" in printed
     assert sum(s["msd_background_before"]) >= sum(s["msd_background_after"]) > 0
 
 
@@ -97,6 +117,28 @@ def test_roc_auc_reference():
         _summary.binned_roc(sig, np.zeros(4))
 
 
+def test_working_point_statistics():
+    """The working point reports how many background jets pass it; with too few, a limit instead of a value."""
+    edges = np.linspace(0, 1, 5)
+    sig = np.array([0.0, 10, 40, 50])
+    # one QCD jet of 300 passes the cut at 50% signal efficiency: "rejection 300" is not a result
+    bkg = np.array([290.0, 9, 0, 1])
+    wp = _summary.working_point(*_summary.binned_roc(sig, bkg), edges, 0.5, bkg, bkg.copy())
+    assert wp["score_cut"] == 0.75 and wp["bkg_passing"] == pytest.approx(1) and wp["bkg_total"] == pytest.approx(300)
+    assert wp["bkg_rejection"] is None
+    # Clopper-Pearson one-sided 95%: eff_b < 0.0157 for 1 of 300, so the rejection is > 63.6
+    assert wp["bkg_rejection_lower_limit_95"] == pytest.approx(1 / 0.015724, rel=1e-3)
+    # 20 of 4000 pass: a value with its 68% interval
+    bkg = np.array([3900.0, 60, 20, 20])
+    wp = _summary.working_point(*_summary.binned_roc(sig, bkg), edges, 0.5, bkg, bkg.copy())
+    assert wp["bkg_rejection"] == pytest.approx(200) and wp["bkg_passing"] == pytest.approx(20)
+    lo, hi = wp["bkg_rejection_interval_68"]
+    assert lo < 200 < hi and hi / lo > 1.2
+    # weights: effective counts (sum w)^2 / sum w^2 decide, not the weighted sum
+    wp = _summary.working_point(*_summary.binned_roc(sig, bkg * 100), edges, 0.5, bkg * 100, bkg * 1e4)
+    assert wp["bkg_passing"] == pytest.approx(20) and wp["bkg_rejection"] == pytest.approx(200)
+
+
 def test_bad_inputs(setup, tmp_path):
     d, _ = setup
     model = d / "model"
@@ -110,7 +152,7 @@ def test_bad_inputs(setup, tmp_path):
         f.mktree("Events", {k: getattr(v, "dtype", None) or v.type for k, v in data.items()},
                  counter_name=lambda c: f"n{c}", field_name=lambda c, fld: f"{c}_{fld}")
         f["Events"].extend(data)
-    with pytest.raises(TagInputError, match="lacks branches"):
+    with pytest.raises(TagInputError, match=r"no FatJet -> PF-candidate link.*lacks \['FatJetPFCands_jetIdx'"):
         run_tag({"x": {"files": {str(tmp_path / "bad.root"): "Events"}}}, model, output=tmp_path / "o", progress=False)
     with uproot.recreate(tmp_path / "empty.root") as f:
         f.mktree("Events", {"run": np.uint32})
@@ -145,7 +187,7 @@ def test_bundled_sample_cached(tmp_path, monkeypatch):
 
     calls = []
 
-    def fake_write(process, n_jets, seed, path, format, progress):
+    def fake_write(process, n_jets, seed, path, format, progress, workers):
         # the generator itself is tested in test_generate; here: naming, caching, seeds
         calls.append((process, n_jets, seed, format))
         path.write_bytes(b"x")

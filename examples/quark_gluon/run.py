@@ -7,7 +7,8 @@ One command::
 The shipped tagger has no quark/gluon output, so this measures how well its QCD score
 (``probQCD``) separates quark jets from gluon jets (truth: ``FatJet_isQuark``, 1 quark,
 0 gluon, -1 no parton match) - not a dedicated q/g tagger. Writes ``results.json`` with the
-AUC (quark = signal), the working point at 50% quark efficiency and the gluon rejection.
+AUC (quark = signal), the working point at 50% quark efficiency and the gluon rejection with
+how many gluon jets pass (a lower limit on the rejection when fewer than ten do).
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def main(argv=None) -> dict:
 
     def results(s, wp):
         return {"score": "probQCD", "auc_quark_vs_gluon": s["auc"], "quark_efficiency": wp.get("eff_sig"),
-                "gluon_rejection": wp.get("bkg_rejection"), "score_cut": wp.get("score_cut")}
+                "gluon_passing": wp.get("bkg_passing"), "gluon_total": wp.get("bkg_total"),
+                "gluon_rejection": wp.get("bkg_rejection"), "gluon_rejection_interval_68": wp.get("bkg_rejection_interval_68"),
+                "gluon_rejection_lower_limit_95": wp.get("bkg_rejection_lower_limit_95"), "score_cut": wp.get("score_cut")}
 
     return run_example(a, {"qcd": ("qcd", QG_SEED)}, results, flavour="probQCD", signal=1, background=0,
                        processor_class=QuarkGluonProcessor, class_names={1: "quark", 0: "gluon", -1: "no parton"})

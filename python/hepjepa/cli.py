@@ -29,14 +29,24 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def _usage() -> str:
     width = max(map(len, COMMANDS))
-    lines = ["usage: hepjepa <command> [options]", "", "commands:"]
+    lines = ["usage: hepjepa [--debug] <command> [options]", "", "commands:"]
     lines += [f"  {name:<{width}}  {summary}" for name, (_, summary) in COMMANDS.items()]
-    lines += ["", "`hepjepa <command> --help` shows a command's options."]
+    lines += ["", "`hepjepa <command> --help` shows a command's options; --debug shows the traceback of an input error."]
     return "\n".join(lines)
 
 
+def one_line(exc: BaseException) -> str:
+    """An error's message on one line (multi-line messages joined by '; ')."""
+    return "; ".join(part.strip() for part in str(exc).splitlines() if part.strip()) or type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
+    """``hepjepa [--debug] <command> ...``: a user's mistake is one line on stderr and exit code 1."""
+    from hepjepa.errors import user_errors
+
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())
         return 0
@@ -61,7 +71,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     module.add_arguments(parser)
     args = parser.parse_args(argv[1:])
-    return int(module.run(args) or 0)
+    try:
+        return int(module.run(args) or 0)
+    except user_errors() as exc:
+        if debug:
+            raise
+        print(f"hepjepa {name}: error: {one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"hepjepa {name}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -29,38 +29,50 @@ def _save(plt, fig, path: Path) -> Path:
     return path
 
 
-def plot_scores(edges: np.ndarray, counts: dict[str, np.ndarray], flavour: str, path: Path) -> Path:
-    """Normalised score distributions, one line per truth class name -> counts."""
+def _jets(weighted: bool) -> str:
+    """How the counts in a legend and on an axis are named: jets, or sums of event weights."""
+    return "weighted jets (sum of genWeight)" if weighted else "jets"
+
+
+def _n(c: np.ndarray, weighted: bool) -> str:
+    return f"sum w = {c.sum():.4g}" if weighted else f"{c.sum():.0f} jets"
+
+
+def plot_scores(edges: np.ndarray, counts: dict[str, np.ndarray], flavour: str, path: Path, weighted: bool = False) -> Path:
+    """Normalised score distributions, one line per truth class name -> counts (or weighted sums)."""
     plt, mplhep, (fig, ax) = _fig()
     for name, c in counts.items():
         if c.sum() > 0:
-            mplhep.histplot(c / c.sum(), edges, ax=ax, label=f"{name} ({c.sum():.0f})")
+            mplhep.histplot(c / c.sum(), edges, ax=ax, label=f"{name} ({_n(c, weighted)})")
     ax.set_xlabel(flavour)
-    ax.set_ylabel("fraction of jets")
+    ax.set_ylabel(f"fraction of {_jets(weighted)}")
     ax.set_yscale("log")
     ax.legend()
     return _save(plt, fig, path)
 
 
-def plot_roc(eff_sig: np.ndarray, eff_bkg: np.ndarray, auc_value: float, label: str, path: Path) -> Path:
-    """Signal efficiency vs background rejection (log)."""
+def plot_roc(eff_sig: np.ndarray, eff_bkg: np.ndarray, auc_value: float, label: str, path: Path,
+             n_sig: float | None = None, n_bkg: float | None = None, weighted: bool = False) -> Path:
+    """Signal efficiency vs background rejection (log); the legend says from how many jets."""
     plt, _, (fig, ax) = _fig()
     ok = eff_bkg > 0
-    ax.plot(eff_sig[ok], 1.0 / eff_bkg[ok], label=f"{label}, AUC = {auc_value:.3f}")
+    stats = "" if n_sig is None else (f"; signal {_n(np.array([n_sig]), weighted)}, background {_n(np.array([n_bkg]), weighted)}")
+    ax.plot(eff_sig[ok], 1.0 / eff_bkg[ok], label=f"{label}, AUC = {auc_value:.3f}{stats}")
     ax.set_yscale("log")
     ax.set_xlabel("signal efficiency")
-    ax.set_ylabel("background rejection")
-    ax.legend()
+    ax.set_ylabel("background rejection (1 / background efficiency)")
+    ax.legend(fontsize="small")
     return _save(plt, fig, path)
 
 
-def plot_msd(edges: np.ndarray, before: np.ndarray, after: np.ndarray, label: str, cut: float, path: Path) -> Path:
+def plot_msd(edges: np.ndarray, before: np.ndarray, after: np.ndarray, label: str, cut: float, path: Path,
+             weighted: bool = False) -> Path:
     """Normalised soft-drop mass of a class before and after the score cut."""
     plt, mplhep, (fig, ax) = _fig()
     for c, name in ((before, "before cut"), (after, f"score >= {cut:.2f}")):
         if c.sum() > 0:
-            mplhep.histplot(c / c.sum(), edges, ax=ax, label=f"{label} {name} ({c.sum():.0f})")
+            mplhep.histplot(c / c.sum(), edges, ax=ax, label=f"{label} {name} ({_n(c, weighted)})")
     ax.set_xlabel("soft-drop mass [GeV]")
-    ax.set_ylabel("fraction of jets")
+    ax.set_ylabel(f"fraction of {_jets(weighted)}")
     ax.legend()
     return _save(plt, fig, path)

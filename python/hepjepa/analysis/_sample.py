@@ -19,8 +19,9 @@ def cache_dir() -> Path:
     return base / "hepjepa"
 
 
-def bundled_sample(n_jets: int = 300, directory: str | os.PathLike | None = None, progress: bool = True,
-                   processes: dict[str, tuple[str, int]] | None = None) -> dict:
+def bundled_sample(n_jets: int = 400, directory: str | os.PathLike | None = None, progress: bool = True,
+                   processes: dict[str, tuple[str, int]] | None = None, background_jets: int | None = None,
+                   workers: int = 2) -> dict:
     """Generate (first use) or reuse the bundled sample; return a coffea fileset.
 
     Each file is written atomically by ``hepjepa.generate.write_jets`` under a name that
@@ -32,22 +33,28 @@ def bundled_sample(n_jets: int = 300, directory: str | os.PathLike | None = None
         directory: cache directory (default :func:`cache_dir` ``/samples``).
         progress: tqdm bar while generating.
         processes: dataset -> (generator process, seed); default :data:`SAMPLE_SEEDS`.
+        background_jets: jets of the ``qcd`` dataset, when it should differ from ``n_jets``:
+            a working point at a rejection of a few hundred needs thousands of QCD jets for
+            a measured value rather than a limit.
+        workers: generator processes.
 
     Returns:
         ``{dataset: {"files": {path: "Events"}}}``.
     """
     from hepjepa.generate import write_jets
 
-    if not isinstance(n_jets, int) or n_jets <= 0:
-        raise ValueError(f"n_jets must be a positive integer, got {n_jets!r}")
+    for name, v in (("n_jets", n_jets), ("background_jets", background_jets if background_jets is not None else 1)):
+        if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
     d = Path(directory) if directory is not None else cache_dir() / "samples"
     d.mkdir(parents=True, exist_ok=True)
     fileset = {}
     for dataset, (process, seed) in (processes or SAMPLE_SEEDS).items():
-        path = d / f"nano_{process}_{n_jets}_seed{seed}.root"
+        n = background_jets if (background_jets is not None and dataset == "qcd") else n_jets
+        path = d / f"nano_{process}_{n}_seed{seed}.root"
         if not path.is_file():
             if progress:
-                print(f"generating bundled sample {dataset} ({process}, {n_jets} jets, seed {seed}) -> {path}")
-            write_jets(process, n_jets, seed, path, format="nanoaod", progress=progress)
+                print(f"generating bundled sample {dataset} ({process}, {n} jets, seed {seed}, once) -> {path}")
+            write_jets(process, n, seed, path, format="nanoaod", progress=progress, workers=workers)
         fileset[dataset] = {"files": {str(path): "Events"}}
     return fileset

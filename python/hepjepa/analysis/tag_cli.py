@@ -1,11 +1,17 @@
 """The main job: tag FatJets of NanoAOD-like files with coffea, write histograms, plots and a summary.
 
 With no arguments it runs the shipped model on the bundled sample (ttbar + QCD generated
-once with fixed seeds and cached in ``$HEPJEPA_CACHE`` or ``~/.cache/hepjepa``).
+once with fixed seeds and cached in ``$HEPJEPA_CACHE`` or ``~/.cache/hepjepa``; about a
+minute on 2 cores the first time). Inputs may be ROOT files, globs or directories (their
+``*.root``); each file is a dataset named by its stem.
 
-Outputs in ``--output``: ``hists.coffea`` (``coffea.util.save`` of the full ``hist.Hist`` +
-cutflow), ``hists.root`` (1D projections via uproot), ``scores.png``, ``roc.png``,
-``msd.png`` and ``summary.json``.
+Outputs in ``--output``: ``hists.coffea`` (``coffea.util.save`` of the full ``hist.Hist``,
+the cutflow and the provenance), ``hists.root`` (per dataset, 1D projections with titles
+and axis labels, plus the provenance as a string), ``scores.png``, ``roc.png``,
+``msd.png`` and ``summary.json``. The working point reports how many background jets pass
+it and a Clopper-Pearson interval; with fewer than ten it reports a lower limit on the
+rejection instead of a value. Every output records the model's sha256, its tokeniser
+settings and hepjepa's version (``provenance``).
 """
 
 from __future__ import annotations
@@ -17,23 +23,26 @@ import time
 import warnings
 from pathlib import Path
 
-
 from hepjepa._io import atomic_path
+from hepjepa.errors import UserInputError
 
 __all__ = ["EXECUTORS", "TagInputError", "add_arguments", "run", "run_tag", "load_fileset"]
 
 #: same names as ``hepjepa.coffea.runner.EXECUTORS`` (kept here so ``--help`` needs no coffea import)
 EXECUTORS = ("iterative", "futures", "dask")
+#: the bundled sample's jets: ttbar, and QCD enough for a working point at a rejection of a few hundred
+SAMPLE_JETS, SAMPLE_BACKGROUND_JETS = 400, 5000
 
 
-class TagInputError(ValueError):
-    """An input file, tree, branch set, fileset or option is not usable; the message names it."""
+class TagInputError(UserInputError):
+    """An input file, tree, branch set, fileset, model or option is not usable; the message names it."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="*", help="ROOT files or globs (default: the bundled sample); each file is a dataset named by its stem")
+    parser.add_argument("inputs", nargs="*", help="ROOT files, globs or directories (default: the bundled sample); "
+                                                  "each file is a dataset named by its stem")
     parser.add_argument("--fileset", help="coffea fileset JSON: {dataset: {files: {path: tree}}} or {dataset: [paths]}")
-    parser.add_argument("--model", help="exported model directory (model.onnx + preprocess.json; default: the shipped model)")
+    parser.add_argument("--model", help="exported model directory or its model.onnx (default: the shipped model)")
     parser.add_argument("--executor", choices=EXECUTORS, default="iterative")
     parser.add_argument("--workers", type=int, default=2, help="workers of the futures/dask executors")
     parser.add_argument("--scheduler", help="dask scheduler address for --executor dask (default: a new LocalCluster)")
@@ -42,7 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", default="hepjepa_tag", help="output directory")
     parser.add_argument("--backend", choices=("cpp", "onnxruntime"), default="cpp",
                         help="cpp (default: the C++ JetTagProducer) or onnxruntime (Python onnxruntime)")
-    parser.add_argument("--sample-jets", type=int, default=300, help="jets per dataset of the bundled sample")
+    parser.add_argument("--sample-jets", type=int, default=SAMPLE_JETS, help="ttbar jets of the bundled sample")
+    parser.add_argument("--sample-background-jets", type=int, default=SAMPLE_BACKGROUND_JETS, help="QCD jets of the bundled sample")
     parser.add_argument("--flavour", default="probTbqq", help="score column used for ROC / working point")
     parser.add_argument("--signal", type=int, default=8, help="truth class of signal (default 8 = Tbqq)")
     parser.add_argument("--background", type=int, default=0, help="truth class of background (default 0 = QCD)")
@@ -59,7 +69,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         from hepjepa.analysis._sample import bundled_sample
 
-        fileset = bundled_sample(args.sample_jets, progress=not args.no_progress)
+        try:
+            fileset = bundled_sample(args.sample_jets, progress=not args.no_progress, background_jets=args.sample_background_jets)
+        except ValueError as e:
+            raise TagInputError(f"--sample-jets/--sample-background-jets: {e}") from None
     summary = run_tag(fileset, args.model, executor=args.executor, workers=args.workers, chunksize=args.chunksize,
                       output=args.output, backend=args.backend, flavour=args.flavour, signal=args.signal,
                       background=args.background, progress=not args.no_progress, scheduler=args.scheduler)
@@ -73,7 +86,9 @@ def load_fileset(path: str | Path) -> dict:
         raw = json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise TagInputError(f"fileset JSON {str(path)!r} does not exist") from None
-    except json.JSONDecodeError as e:
+    except IsADirectoryError:
+        raise TagInputError(f"fileset JSON {str(path)!r} is a directory; expected a .json file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
         raise TagInputError(f"fileset JSON {str(path)!r} is not valid JSON: {e}") from None
     if not isinstance(raw, dict) or not raw:
         raise TagInputError(f"fileset {str(path)!r} must be a non-empty object {{dataset: files}}, got {type(raw).__name__}")
@@ -82,7 +97,7 @@ def load_fileset(path: str | Path) -> dict:
         files = spec.get("files") if isinstance(spec, dict) else spec
         if isinstance(files, list):
             files = {f: "Events" for f in files}
-        if not isinstance(files, dict) or not files:
+        if not isinstance(files, dict) or not files or not all(isinstance(f, str) and isinstance(t, str) for f, t in files.items()):
             raise TagInputError(f"dataset {ds!r} in {str(path)!r}: expected a list of files or {{'files': {{path: tree}}}}, got {spec!r}")
         out[ds] = {"files": {str(f): t for f, t in files.items()}}
     return out
@@ -91,7 +106,12 @@ def load_fileset(path: str | Path) -> dict:
 def _fileset_from_globs(patterns: list[str], tree: str) -> dict:
     fileset: dict = {}
     for pat in patterns:
-        hits = sorted(glob.glob(pat)) or ([pat] if Path(pat).exists() else [])
+        if Path(pat).is_dir():
+            hits = sorted(str(p) for p in Path(pat).glob("*.root"))
+            if not hits:
+                raise TagInputError(f"input {pat!r} is a directory with no *.root files")
+        else:
+            hits = sorted(glob.glob(pat)) or ([pat] if Path(pat).exists() else [])
         if not hits:
             raise TagInputError(f"input {pat!r} matches no file")
         for f in hits:
@@ -117,7 +137,7 @@ def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = 
 
     Args:
         fileset: ``{dataset: {"files": {path: tree}}}``.
-        model_dir: exported model directory; None = the shipped model.
+        model_dir: exported model directory (or its ``model.onnx``); None = the shipped model.
         executor: ``iterative``, ``futures`` or ``dask``; workers: its parallelism.
         chunksize: events per chunk.
         output: output directory.
@@ -131,7 +151,7 @@ def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = 
     Returns:
         The summary dict (also written to ``summary.json``).
     Raises:
-        TagInputError: bad files, trees, branches, or a ``flavour`` the model lacks.
+        TagInputError: bad files, trees, branches, model, or a ``flavour`` the model lacks.
     """
     from coffea import util
 
@@ -139,17 +159,19 @@ def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = 
     from hepjepa.coffea import JEPATagProcessor
     from hepjepa.coffea.runner import InputFileError, run_processor
 
-    if model_dir is None:
-        from hepjepa.deploy import shipped_model_dir
-
-        model_dir = shipped_model_dir()
-    if chunksize < 1:
+    if not isinstance(chunksize, int) or chunksize < 1:
         raise TagInputError(f"chunksize must be >= 1, got {chunksize}")
     # our files (and PFNano) have no Muon/Photon/Tau collections: coffea's cross-reference warnings are noise
-    warnings.filterwarnings("ignore", message="Missing cross-reference index", category=RuntimeWarning)
-    proc = (processor_class or JEPATagProcessor)(model_dir, backend=backend)
+    warnings.filterwarnings("ignore", message="Missing cross-reference", category=RuntimeWarning)
+    # real NanoAOD has Photon_mass/charge branches that coffea's schema replaces by 0: its own notice, not the user's problem
+    warnings.filterwarnings("ignore", message="Branch .* already exists but its values will be replaced", category=RuntimeWarning)
+    try:
+        proc = (processor_class or JEPATagProcessor)(model_dir, backend=backend)
+    except UserInputError as e:
+        raise TagInputError(f"--model: {e}") from e
     if flavour not in proc.tagger.flav_names:
-        raise TagInputError(f"model has no score {flavour!r}; its flavours are {proc.tagger.flav_names}")
+        raise TagInputError(f"model has no score {flavour!r}; its flavours are {list(proc.tagger.flav_names)}")
+    provenance = proc.tagger.provenance()
     exe, dask_handles = _executor(executor, workers, progress, scheduler)
     try:
         t0 = time.perf_counter()
@@ -161,20 +183,22 @@ def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = 
         for h in dask_handles or ():
             h.close()
     fileset = {ds: spec for ds, spec in fileset.items() if any(f not in {x["file"] for x in skipped} for f in spec["files"])}
+    out["provenance"] = provenance
     out_dir = Path(output)
     out_dir.mkdir(parents=True, exist_ok=True)
     h = out["hist"]
     with atomic_path(out_dir / "hists.coffea") as tmp:
         util.save(out, str(tmp))
-    _write_root(h, out_dir / "hists.root")
+    _write_root(h, out_dir / "hists.root", provenance)
 
     cut = out["cutflow"]
     n_events = sum(c["events"] for c in cut.values())
-    summary = {"model_dir": str(model_dir), "executor": executor, "workers": workers, "chunksize": chunksize,
-               "datasets": sorted(fileset), "files_skipped": skipped, "events": n_events,
+    weighted = any(c.get("events_weighted", 0) for c in cut.values())
+    summary = {"model_dir": provenance["model_dir"], "provenance": provenance, "executor": executor, "workers": workers,
+               "chunksize": chunksize, "datasets": sorted(fileset), "files_skipped": skipped, "events": n_events,
                "fatjets": sum(c["fatjets"] for c in cut.values()),
                "fatjets_tagged": sum(c["fatjets_tagged"] for c in cut.values()),
-               "cutflow": cut, "wall_s": wall, "events_per_s": n_events / wall if wall > 0 else None,
+               "weighted": weighted, "cutflow": cut, "wall_s": wall, "events_per_s": n_events / wall if wall > 0 else None,
                "flavour": flavour, "signal": signal, "background": background,
                "auc": None, "working_point": None, "msd_js_distance": None, "msd_ks_distance": None, "plots": []}
     edges = h.axes["score"].edges
@@ -184,46 +208,62 @@ def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = 
         class_names = {i: lab.removeprefix("label_") for i, lab in enumerate(JETCLASS_LABELS)} | {-1: "unmatched"}
     name = lambda t: class_names.get(t, f"truth {t}")  # noqa: E731
     sig = _summary.score_counts(h, flavour, signal)
-    bkg = _summary.score_counts(h, flavour, background)
+    bkg, bkg_var = _summary.score_counts(h, flavour, background, variances=True)
     classes = {name(t): _summary.score_counts(h, flavour, t) for t in sorted(h.axes["truth"])}
-    summary["plots"].append(str(_plots.plot_scores(edges, classes, flavour, out_dir / "scores.png")))
+    summary["plots"].append(str(_plots.plot_scores(edges, classes, flavour, out_dir / "scores.png", weighted=weighted)))
     if sig.sum() > 0 and bkg.sum() > 0:
         es, eb = _summary.binned_roc(sig, bkg)
         summary["auc"] = _summary.auc(es, eb)
-        wp = _summary.working_point(es, eb, edges, 0.5)
+        wp = _summary.working_point(es, eb, edges, 0.5, bkg, bkg_var)
         summary["working_point"] = wp
-        summary["plots"].append(str(_plots.plot_roc(es, eb, summary["auc"], f"{flavour}: {name(signal)} vs {name(background)}", out_dir / "roc.png")))
+        summary["plots"].append(str(_plots.plot_roc(es, eb, summary["auc"], f"{flavour}: {name(signal)} vs {name(background)}",
+                                                    out_dir / "roc.png", n_sig=sig.sum(), n_bkg=bkg.sum(), weighted=weighted)))
         medges, before, after = _summary.msd_before_after(h, flavour, background, wp["cut_bin"])
         summary["msd_background_before"] = before.tolist()
         summary["msd_background_after"] = after.tolist()
         if after.sum() > 0:
             summary["msd_js_distance"] = _summary.js_distance(before, after)
             summary["msd_ks_distance"] = _summary.ks_distance(before, after)
-        summary["plots"].append(str(_plots.plot_msd(medges, before, after, name(background), wp["score_cut"], out_dir / "msd.png")))
+        summary["plots"].append(str(_plots.plot_msd(medges, before, after, name(background), wp["score_cut"],
+                                                    out_dir / "msd.png", weighted=weighted)))
     with atomic_path(out_dir / "summary.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=1, default=float))
     return summary
 
 
-def _write_root(h, path: Path) -> None:
-    """1D projections (score per flavour and truth class, msd and pt per truth class) as TH1D via uproot."""
+def _write_root(h, path: Path, provenance: dict) -> None:
+    """Per dataset, 1D projections (score per flavour and truth class, msd and pt per truth class) as TH1D.
+
+    Histograms of one dataset sit in the directory named after it (never summed across
+    datasets); each carries a title and axis labels; ``provenance`` is a JSON string.
+    """
     import hist
     import uproot
 
     with atomic_path(path) as tmp, uproot.recreate(tmp) as f:
-        for t in h.axes["truth"]:
-            tag = f"truth{t}".replace("-", "m")
-            for fl in h.axes["flavour"]:
-                f[f"score_{fl}_{tag}"] = h[{"truth": hist.loc(t), "flavour": fl}].project("score")
-            first = h[{"truth": hist.loc(t), "flavour": h.axes["flavour"][0]}]
-            f[f"msd_{tag}"] = first.project("msd")
-            f[f"pt_{tag}"] = first.project("pt")
+        for ds in h.axes["dataset"]:
+            for t in h.axes["truth"]:
+                tag = f"truth{t}".replace("-", "m")
+                sub = h[{"dataset": ds, "truth": hist.loc(t)}]
+                for fl in h.axes["flavour"]:
+                    f[f"{ds}/score_{fl}_{tag}"] = _titled(sub[{"flavour": fl}].project("score"),
+                                                          f"{ds}: {fl} of FatJets with truth {t}")
+                first = sub[{"flavour": h.axes["flavour"][0]}]
+                f[f"{ds}/msd_{tag}"] = _titled(first.project("msd"), f"{ds}: soft-drop mass of FatJets with truth {t}")
+                f[f"{ds}/pt_{tag}"] = _titled(first.project("pt"), f"{ds}: pT of FatJets with truth {t}")
+        f["provenance"] = json.dumps(provenance, sort_keys=True)
+
+
+def _titled(h1, title: str):
+    h1.title = title  # uproot writes a histogram's `title` as the TH1's title, its axis labels as axis titles
+    return h1
 
 
 #: cutflow counters of JEPATagProcessor's defined skips -> words for the terminal summary
 _SKIP_COUNTS = {
     "events_without_fatjets": "events without FatJets",
     "fatjets_without_pfcands": "FatJets without PF candidates",
+    "fatjets_bad_association": "FatJets whose PF-candidate link points outside the event",
     "fatjets_nonfinite": "FatJets with NaN/inf pT or soft-drop mass",
     "fatjets_nonfinite_constituents": "FatJets with NaN/inf constituents",
     "fatjets_nonfinite_score": "FatJets with a NaN/inf score",
@@ -242,8 +282,16 @@ def format_summary(s: dict) -> str:
     if s["auc"] is not None:
         wp = s["working_point"]
         lines.append(f"AUC ({s['flavour']}, truth {s['signal']} vs {s['background']}): {s['auc']:.4f}")
-        lines.append(f"working point score >= {wp['score_cut']:.2f}: signal eff {wp['eff_sig']:.3f}, "
-                     f"background rejection {wp['bkg_rejection']:.1f}")
+        head = f"working point score >= {wp['score_cut']:.2f}: signal eff {wp['eff_sig']:.3f}, "
+        if wp.get("bkg_rejection") is not None and "bkg_rejection_interval_68" in wp:
+            lo, hi = wp["bkg_rejection_interval_68"]
+            lines.append(head + f"background rejection {wp['bkg_rejection']:.1f} (68% CL {lo:.1f}-{hi:.1f}; "
+                                f"{wp['bkg_passing']:.0f} of {wp['bkg_total']:.0f} background jets pass)")
+        elif wp.get("bkg_rejection_lower_limit_95") is not None:
+            lines.append(head + f"background rejection > {wp['bkg_rejection_lower_limit_95']:.1f} (95% CL; only "
+                                f"{wp['bkg_passing']:.0f} of {wp['bkg_total']:.0f} background jets pass, too few for a value)")
+        else:
+            lines.append(head + f"background rejection {wp['bkg_rejection']:.1f}")
     else:
         lines.append(f"AUC: not available (no jets of truth {s['signal']} and {s['background']} both)")
     lines.append(f"outputs in {Path(s['plots'][0]).parent}")

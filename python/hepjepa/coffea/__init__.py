@@ -1,10 +1,14 @@
-"""coffea tooling: an ONNX Runtime ``numpy_call_wrapper`` and the ``JEPATagProcessor``.
+"""coffea tooling: per-FatJet scores (``ONNXJetTagger``), schemas whose FatJets keep their PF
+candidates through any selection, the ``JEPATagProcessor`` and a checked ``processor.Runner``.
 
-Imported explicitly (``from hepjepa.coffea import JEPATagProcessor``) since coffea is heavy.
+Imported explicitly (``from hepjepa.coffea import ONNXJetTagger``) since coffea is heavy; it
+does not import torch.
 """
 
-from hepjepa.coffea.onnx_wrapper import ONNXJetTagger
-from hepjepa.coffea.processor import JEPATagProcessor
+from hepjepa.coffea.processor import CUTFLOW_KEYS, JEPATagProcessor
 from hepjepa.coffea.runner import EXECUTORS, InputFileError, check_fileset, make_executor, run_processor
+from hepjepa.coffea.schema import LINK_FIELD, NanoAODSchema, PFNanoAODSchema
+from hepjepa.coffea.tagger import FatJetTags, ONNXJetTagger
 
-__all__ = ["EXECUTORS", "InputFileError", "JEPATagProcessor", "ONNXJetTagger", "check_fileset", "make_executor", "run_processor"]
+__all__ = ["CUTFLOW_KEYS", "EXECUTORS", "FatJetTags", "InputFileError", "JEPATagProcessor", "LINK_FIELD", "NanoAODSchema",
+           "ONNXJetTagger", "PFNanoAODSchema", "check_fileset", "make_executor", "run_processor"]

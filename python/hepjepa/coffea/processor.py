@@ -1,18 +1,22 @@
 """``JEPATagProcessor``: tag FatJets of NanoAOD / PFNano events and fill ``hist.Hist``.
 
-Reads FatJets and their PF candidates (PFNano ``PFCands``/``FatJetPFCands`` or NanoAOD
-v15 ``PFCand``/``FatJetPFCand``), computes group features with
-``hepjepa.features.tokenize_flat`` (the training code), runs :class:`ONNXJetTagger`
-and fills one histogram with axes dataset, truth flavour (``FatJet_truthLabel``;
--1 when the input has none), flavour name, score, FatJet pT and soft-drop mass,
-weighted by ``genWeight`` when present.
+A thin user of :class:`hepjepa.coffea.ONNXJetTagger` (the one inference path): it tags
+``events[src]`` as it is when ``process`` is called, so a subclass that selects FatJets
+first (``events["FatJet"] = events.FatJet[cut]; return super().process(events)``) gets the
+same per-jet scores as ``hepjepa-run`` on the whole file. Run it with the schema
+``hepjepa.coffea.NanoAODSchema`` (``run_processor`` does).
+
+It fills one histogram with axes dataset, truth flavour (``FatJet_truthLabel``; -1 when the
+input has none), flavour name, score, FatJet pT and soft-drop mass, weighted by
+``genWeight`` when present (``cutflow[dataset]["events_weighted"]`` counts those events).
 
 Defined skips, each counted in ``out["cutflow"][dataset]`` and never filled (so no NaN
-reaches a histogram): ``events_without_fatjets``, ``fatjets_without_pfcands``,
+reaches a histogram), in this order of precedence: ``fatjets_without_pfcands``,
+``fatjets_bad_association`` (its FatJet -> PF-candidate rows point outside the event),
 ``fatjets_nonfinite`` (FatJet pT or soft-drop mass NaN/inf),
-``fatjets_nonfinite_constituents`` (a PF candidate with NaN/inf pT, eta, phi or mass) and
+``fatjets_nonfinite_constituents`` (a NaN/inf constituent, or features that overflow) and
 ``fatjets_nonfinite_score``; ``fatjets_tagged`` counts the filled ones, and
-``fatjets == fatjets_tagged + the four FatJet skips``.
+``fatjets == fatjets_tagged + the five skips``; ``events_without_fatjets`` counts events.
 """
 
 from __future__ import annotations
@@ -20,99 +24,78 @@ from __future__ import annotations
 import numpy as np
 from coffea import processor
 
-from hepjepa.coffea.onnx_wrapper import ONNXJetTagger
-from hepjepa.deploy import DEFAULT_BATCH_SIZE
-from hepjepa.reco import _nanoaod
+from hepjepa.coffea.tagger import ONNXJetTagger
+from hepjepa.contract import DEFAULT_BATCH_SIZE
 
-__all__ = ["JEPATagProcessor"]
+__all__ = ["CUTFLOW_KEYS", "JEPATagProcessor"]
+
+#: the cutflow counters of one dataset, in the order they are reported
+CUTFLOW_KEYS = ("events", "events_weighted", "events_without_fatjets", "fatjets", "fatjets_without_pfcands",
+                "fatjets_bad_association", "fatjets_nonfinite", "fatjets_nonfinite_constituents",
+                "fatjets_nonfinite_score", "fatjets_tagged")
 
 
 class JEPATagProcessor(processor.ProcessorABC):
     """coffea processor tagging FatJets with an exported hepjepa model.
 
     Args:
-        model_dir: exported model directory (``model.onnx`` + ``preprocess.json``).
+        model_dir: exported model directory (``model.onnx`` + ``preprocess.json``); None = the shipped model.
         backend: ``cpp`` (C++ JetTagProducer) or ``onnxruntime``.
         intra_op_threads, batch_size: passed to :class:`ONNXJetTagger`.
         src: FatJet collection name.
     """
 
-    def __init__(self, model_dir, backend: str = "cpp", intra_op_threads: int = 1, batch_size: int = DEFAULT_BATCH_SIZE, src: str = "FatJet"):
-        from hepjepa.features import TokenizerConfig
-
-        self.tagger = ONNXJetTagger(model_dir, intra_op_threads=intra_op_threads, batch_size=batch_size, backend=backend)
-        self.tok_config = TokenizerConfig.from_dict(self.tagger.preprocess["tokenizer"])
+    def __init__(self, model_dir=None, backend: str = "cpp", intra_op_threads: int = 1,
+                 batch_size: int = DEFAULT_BATCH_SIZE, src: str = "FatJet"):
+        self.tagger = ONNXJetTagger(model_dir, src=src, backend=backend, intra_op_threads=intra_op_threads,
+                                    batch_size=batch_size)
         self.src = src
 
     def _hist(self):
         import hist
 
         return (
-            hist.Hist.new.StrCat([], name="dataset", growth=True)
+            hist.Hist.new.StrCat([], name="dataset", label="dataset", growth=True)
             .IntCat([], name="truth", growth=True, label="truth class (-1 unknown)")
-            .StrCat(self.tagger.flav_names, name="flavour")
-            .Reg(50, 0.0, 1.0, name="score")
+            .StrCat(list(self.tagger.flav_names), name="flavour", label="score name")
+            .Reg(50, 0.0, 1.0, name="score", label="hepjepa score")
             .Reg(40, 200.0, 2000.0, name="pt", label="FatJet $p_T$ [GeV]")
-            .Reg(40, 0.0, 400.0, name="msd", label="soft-drop mass [GeV]")
-            .Weight()
+            .Reg(40, 0.0, 400.0, name="msd", label="FatJet soft-drop mass [GeV]")
+            .Weight(name="fatjet_scores", label="hepjepa scores of tagged FatJets")
         )
 
     def process(self, events):
         import awkward as ak
 
-        from hepjepa.features import tokenize_flat
-
         dataset = events.metadata.get("dataset", "unknown")
-        fields = set(events.fields)
-        keys = set()
-        for coll in fields:
-            sub = events[coll]
-            if hasattr(sub, "fields") and sub.fields:
-                keys |= {f"{coll}_{f}" for f in sub.fields}
-                keys.add(f"n{coll}")
-        scheme = _nanoaod.detect_scheme(keys, self.src)
-        pf, jb, cb = scheme
-        mapcoll, jfield = jb.split("_", 1)
-        cfield = cb.split("_", 1)[1]
         fj = events[self.src]
-        arrays = {
-            f"n{self.src}": ak.to_numpy(ak.num(fj)),
-            jb: events[mapcoll][jfield], cb: events[mapcoll][cfield],
-            **{f"{pf}_{f}": events[pf][f] for f in _nanoaod.PF_FIELDS},
-        }
-        if "charge" in events[pf].fields:
-            arrays[f"{pf}_charge"] = events[pf].charge
-        con = _nanoaod.fatjet_constituents(arrays, scheme, self.src)
+        tags = self.tagger.tag_fatjets(fj)
+        present = tags.present
+        flat = ak.flatten(fj, axis=1)
+        if not present.all():
+            flat = flat[present]
+        n_jets = len(flat)
+        flat_pt = ak.to_numpy(flat.pt).astype(np.float64)
+        flat_msd = ak.to_numpy(flat.msoftdrop).astype(np.float64) if "msoftdrop" in flat.fields else np.full(n_jets, -1.0)
+        truth = ak.to_numpy(flat.truthLabel).astype(np.int64) if "truthLabel" in flat.fields else np.full(n_jets, -1)
         n_events = len(events)
-        flat_pt = ak.to_numpy(ak.flatten(fj.pt)).astype(np.float64)
-        flat_msd = ak.to_numpy(ak.flatten(fj.msoftdrop)).astype(np.float64) if "msoftdrop" in fj.fields else np.full(len(flat_pt), -1.0)
-        truth = ak.to_numpy(ak.flatten(fj.truthLabel)).astype(np.int64) if "truthLabel" in fj.fields else np.full(len(flat_pt), -1)
-        w_ev = ak.to_numpy(events.genWeight).astype(np.float64) if "genWeight" in fields else np.ones(n_events)
-        w = np.repeat(w_ev, con["n_jets_per_event"])
-        ncon = con["n_constituents"]
+        weighted = "genWeight" in events.fields
+        w_ev = ak.to_numpy(events.genWeight).astype(np.float64) if weighted else np.ones(n_events)
+        per_event = ak.to_numpy(ak.num(fj, axis=1))
+        w = np.repeat(w_ev, per_event)[present]
+        status = tags.result.status
         finite = np.isfinite(flat_pt) & np.isfinite(flat_msd)
-        has_pf = ncon > 0
-        bad_con = _nanoaod.nonfinite_jets(con)
-        # each skipped jet is counted once, in the first reason that applies
-        keep = np.flatnonzero(has_pf & finite & ~bad_con)
-        h = self._hist()
-        out = {"hist": h, "cutflow": {dataset: {
-            "events": n_events, "events_without_fatjets": int((con["n_jets_per_event"] == 0).sum()),
-            "fatjets": int(len(ncon)), "fatjets_without_pfcands": int((~has_pf).sum()),
-            "fatjets_nonfinite": int((has_pf & ~finite).sum()),
-            "fatjets_nonfinite_constituents": int((has_pf & finite & bad_con).sum()),
-            "fatjets_nonfinite_score": 0, "fatjets_tagged": 0}}}
-        if len(keep) == 0:
-            return out
-        part, offsets = _nanoaod.select_jets(con, keep)
-        flags = {k: part[k] for k in ("charge", "isChargedHadron", "isNeutralHadron", "isPhoton", "isElectron", "isMuon")}
-        tokens = tokenize_flat(part["px"], part["py"], part["pz"], part["energy"], offsets, self.tok_config, **flags)
-        scores = self.tagger(**tokens.model_inputs())  # (n_keep, n_flav), numpy path
-        good = np.all(np.isfinite(scores), axis=1)
-        out["cutflow"][dataset]["fatjets_nonfinite_score"] = int((~good).sum())
-        out["cutflow"][dataset]["fatjets_tagged"] = int(good.sum())
-        keep, scores = keep[good], scores[good]
-        self.fill_hist(h, dataset, truth[keep], scores, flat_pt[keep], flat_msd[keep], w[keep])
+        # each skipped jet is counted once, in the first reason that applies (module docstring)
+        reason = np.select([status == 1, status == 2, ~finite, status == 3, status == 4], [1, 2, 5, 3, 4], 0)
+        n = np.bincount(reason, minlength=6)
+        out = {"hist": self._hist(), "cutflow": {dataset: {
+            "events": n_events, "events_weighted": n_events if weighted else 0,
+            "events_without_fatjets": int((per_event == 0).sum()), "fatjets": int(n_jets),
+            "fatjets_without_pfcands": int(n[1]), "fatjets_bad_association": int(n[2]), "fatjets_nonfinite": int(n[5]),
+            "fatjets_nonfinite_constituents": int(n[3]), "fatjets_nonfinite_score": int(n[4]), "fatjets_tagged": int(n[0])}}}
+        keep = np.flatnonzero(reason == 0)
+        if len(keep):
+            self.fill_hist(out["hist"], dataset, truth[keep], tags.result.scores[keep], flat_pt[keep], flat_msd[keep], w[keep])
         return out
 
     def fill_hist(self, h, dataset: str, truth: np.ndarray, scores: np.ndarray, pt: np.ndarray, msd: np.ndarray,

@@ -1,5 +1,8 @@
 """Run a processor over a fileset with coffea's ``processor.Runner``, checking the inputs first.
 
+The Runner reads the events with :class:`hepjepa.coffea.NanoAODSchema`, whose FatJets carry
+their PF candidates through any selection (``FatJet.pfCandIdxG``).
+
 coffea's Runner reports a wrong tree name as an ``uproot.KeyInFileError`` deep inside
 preprocessing and an empty or branch-less file as a bare ``Exception("Failed creating
 nanoevents ...")``. :func:`run_processor` opens every file once before the Runner starts:
@@ -15,12 +18,14 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+from hepjepa.errors import UserInputError
+
 __all__ = ["EXECUTORS", "InputFileError", "check_fileset", "make_executor", "quiet_progress", "run_processor"]
 
 EXECUTORS = ("iterative", "futures", "dask")
 
 
-class InputFileError(ValueError):
+class InputFileError(UserInputError):
     """An input file, tree, branch set or executor option is not usable; the message names it."""
 
 
@@ -40,7 +45,7 @@ def check_fileset(fileset: dict, src: str = "FatJet") -> tuple[dict, list[dict]]
     """
     import uproot
 
-    from hepjepa.reco import _nanoaod
+    from hepjepa.data.association import MissingBranchesError, detect_layout
 
     kept: dict = {}
     skipped = []
@@ -60,14 +65,10 @@ def check_fileset(fileset: dict, src: str = "FatJet") -> tuple[dict, list[dict]]
                 if t.num_entries == 0:
                     skipped.append({"file": f, "dataset": ds, "tree": tree, "reason": "empty tree (0 events)"})
                     continue
-                keys = set(t.keys())
-                need = [f"n{src}", f"{src}_pt"]
-                if missing := [k for k in need if k not in keys]:
-                    raise InputFileError(f"{f!r}: tree {tree!r} lacks branches {missing} (no {src} collection)")
                 try:
-                    _nanoaod.detect_scheme(keys, src)
-                except KeyError as e:
-                    raise InputFileError(f"{f!r}: tree {tree!r}: {e}") from e
+                    detect_layout(t.keys(), src, where=f"{f!r}: tree {tree!r}")
+                except MissingBranchesError as e:
+                    raise InputFileError(str(e)) from e
             kept.setdefault(ds, {"files": {}})["files"][f] = tree
     if not kept:
         raise InputFileError(f"no input file has events; skipped: {skipped}")
@@ -143,7 +144,8 @@ def run_processor(fileset: dict, processor_instance, executor="iterative", worke
         InputFileError: bad files, trees, branches, options.
     """
     from coffea import processor
-    from coffea.nanoevents import NanoAODSchema
+
+    from hepjepa.coffea.schema import NanoAODSchema
 
     if not isinstance(chunksize, int) or chunksize < 1:
         raise InputFileError(f"chunksize must be a positive integer, got {chunksize!r}")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-from ._errors import FormatError
+from hepjepa.contract import FLAG_FIELDS as FLAGS
 
-#: particle-type flags of the data contract, in this order.
-FLAGS = ("isChargedHadron", "isNeutralHadron", "isPhoton", "isElectron", "isMuon")
+from ._errors import FormatError
 
 
 def flags_from_pdgid(pdgid: np.ndarray, charge: np.ndarray) -> dict[str, np.ndarray]:

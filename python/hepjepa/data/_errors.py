@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import difflib
 
+from hepjepa.errors import FormatError
+
 __all__ = ["FormatError", "MissingFieldsError", "UnknownFormatError"]
-
-
-class FormatError(ValueError):
-    """A file is not in the format the reader expected (wrong tree/key/columns/shape)."""
 
 
 class UnknownFormatError(FormatError):

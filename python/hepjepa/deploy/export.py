@@ -18,11 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from hepjepa._io import atomic_path
+from hepjepa.contract import MODEL_INPUTS
 
-__all__ = ["INPUT_NAMES", "OUTPUT_NAMES", "OPSET", "DYNAMIC_AXES", "export_onnx", "config_sha256", "example_inputs", "class_labels"]
+__all__ = ["INPUT_NAMES", "OUTPUT_NAMES", "OPSET", "DYNAMIC_AXES", "export_onnx", "config_sha256", "example_inputs", "class_labels",
+           "particle_fields_record"]
 
-#: ONNX input names, in order (= ``Tokens.model_inputs()`` keys).
-INPUT_NAMES: tuple[str, ...] = ("features", "particle_mask", "group_mask", "centers", "pair_features")
+#: ONNX input names, in order (= ``Tokens.model_inputs()`` keys): the contract's model inputs.
+INPUT_NAMES: tuple[str, ...] = MODEL_INPUTS
 OUTPUT_NAMES: tuple[str, ...] = ("scores",)
 OPSET = 18
 #: axis index -> name; -1 in preprocess.json shapes.
@@ -119,6 +121,41 @@ def class_labels(flav_names: Sequence[str]) -> list[str]:
     return [JETCLASS_LABELS[label_index(f)] for f in flav_names]
 
 
+def _check_tokenizer(tokenizer_config: Mapping, group_size: int, n_features: int) -> None:
+    """The tokeniser written to ``preprocess.json`` must make the inputs the graph is traced for."""
+    from hepjepa.features import TokenizerConfig
+
+    try:
+        tok = TokenizerConfig.from_dict(dict(tokenizer_config))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"tokenizer_config is not a valid TokenizerConfig ({e}); pass TokenizerConfig.to_dict()") from None
+    if tok.group_size != group_size or len(tok.features) != n_features:
+        raise ValueError(f"tokenizer_config makes groups of {tok.group_size} particles with {len(tok.features)} features, "
+                         f"but the model is exported for group_size={group_size}, n_features={n_features}")
+
+
+def particle_fields_record(tokenizer_config: Mapping, zero_filled_fields: Sequence[str] = ()) -> dict[str, list[str]]:
+    """``preprocess.json``'s ``particle_fields``: what inference must be given, and what it fills with 0.
+
+    Args:
+        tokenizer_config: ``TokenizerConfig.to_dict()``.
+        zero_filled_fields: fields the training data lacked (set to 0 by the tokeniser).
+
+    Returns:
+        ``{"required": [...], "zero_filled": [...]}``, both in ``hepjepa.contract.PARTICLE_FIELDS`` order.
+
+    Raises:
+        ValueError: a zero-filled field that the features do not read.
+    """
+    from hepjepa.features import TokenizerConfig
+
+    need = TokenizerConfig.from_dict(dict(tokenizer_config)).particle_fields
+    stray = [f for f in zero_filled_fields if f not in need]
+    if stray:
+        raise ValueError(f"zero_filled_fields {stray} are not read by the tokeniser's features (it reads {list(need)})")
+    return {"required": [f for f in need if f not in zero_filled_fields], "zero_filled": [f for f in need if f in zero_filled_fields]}
+
+
 def export_onnx(
     model,
     out_dir: str | Path,
@@ -129,6 +166,7 @@ def export_onnx(
     n_features: int,
     n_groups: int = 8,
     model_config: Mapping | None = None,
+    zero_filled_fields: Sequence[str] = (),
 ) -> dict:
     """Export ``model`` (forward(5 inputs) -> (B, n_classes) probabilities) to ``out_dir``.
 
@@ -141,12 +179,16 @@ def export_onnx(
         n_features: F, features per particle.
         n_groups: G used for the trace (dynamic in the graph).
         model_config: the model's own config, stored for provenance.
+        zero_filled_fields: particle fields the training data lacked, which the tokeniser set
+            to 0 (``Tokens.zero_filled``); inference fills the same zeros. Every other field the
+            features read is required at inference (``preprocess.json``'s ``particle_fields``).
 
     Returns:
         the preprocess dict that was written.
 
     Raises:
-        ValueError: when the model's output width differs from ``len(flav_names)``.
+        ValueError: when the model's output width differs from ``len(flav_names)``, or the
+            tokeniser does not make ``group_size`` x ``n_features`` inputs.
         KeyError: a flavour name that is not ``prob`` + a JetClass class.
         RuntimeError: the exported graph does not have the five contract inputs in order.
 
@@ -167,6 +209,8 @@ def export_onnx(
     if out.ndim != 2 or out.shape[1] != len(flav_names):
         raise ValueError(f"model output shape {tuple(out.shape)} does not match {len(flav_names)} flav_names {list(flav_names)}")
     labels = class_labels(flav_names)
+    _check_tokenizer(tokenizer_config, group_size, n_features)
+    particle_fields = particle_fields_record(tokenizer_config, zero_filled_fields)
     onnx_path = out_dir / "model.onnx"
     with atomic_path(onnx_path) as tmp:
         torch.onnx.export(
@@ -193,6 +237,7 @@ def export_onnx(
         "flav_names": list(flav_names),
         "class_labels": labels,  # JetClass label per score column (`hepjepa evaluate`'s metrics carry the same list)
         "tokenizer": dict(tokenizer_config),
+        "particle_fields": particle_fields,
         "model_config": dict(model_config or {}),
         "opset": OPSET,
         "sha256": {

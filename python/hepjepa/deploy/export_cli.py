@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
         model, args.output, tokenizer_config=tok_dict, flav_names=[flav_name(c) for c in classes],
         group_size=tok_dict["group_size"], n_features=model.n_features, n_groups=args.trace_groups,
         model_config=getattr(model, "config_dict", lambda: {})(),
+        zero_filled_fields=getattr(model, "zero_filled_fields", []),
     )
     print(f"wrote {args.output}/model.onnx and preprocess.json ({len(pre['flav_names'])} flavours)")
     return 0

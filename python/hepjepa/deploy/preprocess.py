@@ -10,12 +10,14 @@ import hashlib
 import json
 from pathlib import Path
 
-__all__ = ["PreprocessMismatchError", "input_shapes", "load_preprocess", "validate_preprocess"]
+from hepjepa.errors import UserInputError
+
+__all__ = ["PreprocessMismatchError", "input_shapes", "load_preprocess", "particle_fields", "validate_preprocess"]
 
 _REQUIRED = ("input_names", "input_shapes", "output_names", "flav_names", "tokenizer", "sha256")
 
 
-class PreprocessMismatchError(ValueError):
+class PreprocessMismatchError(UserInputError):
     """``preprocess.json`` does not describe the model it sits beside."""
 
 
@@ -31,7 +33,13 @@ def load_preprocess(path: str | Path) -> dict:
         p = p / "preprocess.json"
     if not p.is_file():
         raise FileNotFoundError(f"preprocess.json not found: {p}")
-    pre = json.loads(p.read_text())
+    try:
+        pre = json.loads(p.read_text())
+    except (ValueError, RecursionError) as e:  # JSONDecodeError / bad UTF-8, or nesting past Python's recursion limit
+        what = "is nested too deeply" if isinstance(e, RecursionError) else f"is not valid JSON ({e})"
+        raise PreprocessMismatchError(f"{p} {what}; expected the object `hepjepa export` writes") from None
+    if not isinstance(pre, dict):
+        raise PreprocessMismatchError(f"{p} holds a JSON {type(pre).__name__}; expected the object `hepjepa export` writes")
     missing = [k for k in _REQUIRED if k not in pre]
     if missing:
         raise PreprocessMismatchError(f"{p} lacks keys {missing}; expected all of {list(_REQUIRED)}")
@@ -55,6 +63,39 @@ def input_shapes(pre: dict) -> dict[str, list[int]]:
     if len(s) != len(names):
         raise PreprocessMismatchError(f"preprocess.json key 'input_shapes' has {len(s)} shapes for {len(names)} input_names {list(names)}")
     return dict(zip(names, s))
+
+
+def particle_fields(pre: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(required, zero_filled) particle fields of an exported model.
+
+    ``required``: what inference must be given (the model was trained with them);
+    ``zero_filled``: what its training data lacked and the tokeniser set to 0, which inference
+    does too. A ``preprocess.json`` written before export recorded them (no
+    ``particle_fields`` key) requires every field its features read: refusing an input is
+    safe, zero-filling a field the model was trained with is not.
+
+    Raises:
+        PreprocessMismatchError: a malformed record, or one that disagrees with the tokeniser.
+    """
+    from hepjepa.features import TokenizerConfig
+
+    try:
+        need = TokenizerConfig.from_dict(pre["tokenizer"]).particle_fields
+    except (KeyError, TypeError, ValueError) as e:
+        raise PreprocessMismatchError(f"preprocess.json key 'tokenizer' is not a valid TokenizerConfig: {e}") from None
+    rec = pre.get("particle_fields")
+    if rec is None:
+        return need, ()
+    ok = (isinstance(rec, dict) and set(rec) == {"required", "zero_filled"}
+          and all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in rec.values()))
+    if not ok:
+        raise PreprocessMismatchError(f"preprocess.json key 'particle_fields' must be {{'required': [names], 'zero_filled': [names]}}, "
+                                      f"got {str(rec)[:120]}")
+    req, zero = tuple(rec["required"]), tuple(rec["zero_filled"])
+    if sorted(req + zero) != sorted(need) or set(req) & set(zero):
+        raise PreprocessMismatchError(f"preprocess.json 'particle_fields' (required {list(req)}, zero_filled {list(zero)}) do not "
+                                      f"split the fields its tokeniser reads, {list(need)}")
+    return req, zero
 
 
 def validate_preprocess(model_path: str | Path, preprocess: dict | str | Path) -> dict:

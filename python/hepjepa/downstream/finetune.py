@@ -123,7 +123,7 @@ def load_labelled_tokens(paths, tokenizer_config, max_jets: int | None = None, s
         keep = lab >= 0
         if not keep.any():
             continue
-        parts.append(tokenize(chunk[keep], tokenizer_config))
+        parts.append(tokenize(chunk[keep], tokenizer_config, allow_missing=True))
         labels.append(lab[keep])
     if not parts:
         raise ValueError(f"no labelled jets in {paths}")

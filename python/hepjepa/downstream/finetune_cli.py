@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
                          backbone_lr_scale=args.backbone_lr_scale, layer_decay=args.layer_decay, head_warmup_epochs=args.head_warmup_epochs)
     tagger = build_tagger(bb_cfg, {"kind": args.head}, [JETCLASS_LABELS[c] for c in class_idx], tok_cfg.to_dict(),
                           mode=mode, backbone_state=state, seed=args.seed)
+    tagger.zero_filled_fields = list(train_tok.zero_filled)
     out = Path(args.output)
     print(f"finetune: {mode}, head {args.head}, {len(sel)} of {len(ytr)} training jets ({args.label_fraction:g}), "
           f"{len(yva)} val jets, classes {tagger.classes}")

@@ -71,7 +71,7 @@ def load_regression_data(paths, tokenizer_config, names=REGRESSION_TARGETS, max_
         y = regression_targets(chunk, names)
         keep = np.all(np.isfinite(y) & (y > 0), axis=1)
         if keep.any():
-            toks.append(tokenize(chunk[keep], tokenizer_config))
+            toks.append(tokenize(chunk[keep], tokenizer_config, allow_missing=True))
             ys.append(y[keep])
     if not toks:
         raise ValueError(f"no jets with finite, positive targets {list(names)} in {paths}")

@@ -54,6 +54,9 @@ class Tagger(nn.Module):
         self.head_config: dict[str, Any] = {}
         self.tokenizer_config: dict[str, Any] = {}
         self.classes: list[str] = []
+        # particle fields the training data lacked and the tokeniser set to 0 (Tokens.zero_filled):
+        # export records them so that inference fills the same zeros (preprocess.json)
+        self.zero_filled_fields: list[str] = []
         if mode == "frozen":
             for p in self.backbone.parameters():
                 p.requires_grad_(False)
@@ -80,6 +83,7 @@ class Tagger(nn.Module):
             "classes": list(self.classes),
             "n_classes": self.n_classes,
             "mode": self.mode,
+            "zero_filled_fields": list(self.zero_filled_fields),
         }
 
     def tokens(self, features, particle_mask, group_mask, centers, pair_features) -> tuple[torch.Tensor, torch.Tensor]:
@@ -195,6 +199,7 @@ def load_tagger(path: str | Path, output: str = "scores", mode: str | None = Non
     # Build as scratch (no pretrained weights needed), then load the full state.
     tagger = build_tagger(cfg["backbone"], cfg["head"], cfg["classes"], cfg["tokenizer"], mode="scratch", output=output)
     tagger.load_state_dict(blob["state_dict"])
+    tagger.zero_filled_fields = list(cfg.get("zero_filled_fields", []))  # absent in checkpoints before it was recorded
     final_mode = mode or cfg["mode"]
     if final_mode == "frozen":
         for p in tagger.backbone.parameters():

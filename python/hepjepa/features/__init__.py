@@ -8,7 +8,7 @@ Example::
 """
 
 from hepjepa.features.config import DEFAULT_FEATURES, RAW_FEATURES, FeatureSpec, TokenizerConfig
-from hepjepa.features.tokenize import FLAG_FIELDS, MODEL_INPUTS, Tokens, tokenize, tokenize_flat
+from hepjepa.features.tokenize import FLAG_FIELDS, MODEL_INPUTS, NonFiniteFeaturesError, Tokens, tokenize, tokenize_flat
 
 __all__ = ["DEFAULT_FEATURES", "RAW_FEATURES", "FeatureSpec", "TokenizerConfig", "FLAG_FIELDS",
-           "MODEL_INPUTS", "Tokens", "tokenize", "tokenize_flat"]
+           "MODEL_INPUTS", "NonFiniteFeaturesError", "Tokens", "tokenize", "tokenize_flat"]

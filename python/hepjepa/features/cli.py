@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if args.max_jets is not None:
         jets = jets[: args.max_jets]
     t0 = time.perf_counter()
-    tok = tokenize(jets, cfg)
+    tok = tokenize(jets, cfg, allow_missing=True)
     dt = time.perf_counter() - t0
     n_groups = tok.group_mask.sum(1)
     sizes = tok.particle_mask.sum(2)[tok.group_mask > 0]

@@ -115,6 +115,18 @@ class TokenizerConfig:
         """Names of the F features, in output order."""
         return tuple(f.name for f in self.features)
 
+    @property
+    def particle_fields(self) -> tuple[str, ...]:
+        """Per-particle input fields these features read, in ``hepjepa.contract.PARTICLE_FIELDS`` order.
+
+        The four-momentum always; ``charge`` and each particle-type flag only when a feature of
+        that name is used (a feature list without them needs no particle identification).
+        """
+        from hepjepa.contract import KINEMATIC_FIELDS, PARTICLE_FIELDS
+
+        used = set(self.feature_names)
+        return tuple(f for f in PARTICLE_FIELDS if f in KINEMATIC_FIELDS or f in used)
+
     def n_groups(self, n: int) -> int:
         """Group count c for a jet with ``n`` particles (see class docstring)."""
         if n <= 0:

@@ -22,14 +22,29 @@ from typing import Sequence
 
 import numpy as np
 
+from hepjepa.contract import FLAG_FIELDS, KINEMATIC_FIELDS, MODEL_INPUTS, PARTICLE_FIELDS
+from hepjepa.errors import MissingParticleFieldsError, UserInputError
 from hepjepa.features import _kernels
 from hepjepa.features.config import RAW_FEATURES, TokenizerConfig
 
-__all__ = ["Tokens", "tokenize", "tokenize_flat", "FLAG_FIELDS", "MODEL_INPUTS"]
+__all__ = ["FLAG_FIELDS", "MODEL_INPUTS", "NonFiniteFeaturesError", "Tokens", "tokenize", "tokenize_flat", "validate_offsets"]
 
-FLAG_FIELDS: tuple[str, ...] = ("isChargedHadron", "isNeutralHadron", "isPhoton", "isElectron", "isMuon")
-MODEL_INPUTS: tuple[str, ...] = ("features", "particle_mask", "group_mask", "centers", "pair_features")
-_FIELDS = ("px", "py", "pz", "energy", "charge") + FLAG_FIELDS
+_FIELDS = PARTICLE_FIELDS  # kernel order: px, py, pz, energy, charge, the five flags
+#: fields that may be zero-filled on request (a format without particle identification); never the four-momentum
+_ZERO_FILLABLE = tuple(f for f in PARTICLE_FIELDS if f not in KINEMATIC_FIELDS)
+_ARRAYS = ("features", "particle_mask", "group_mask", "centers", "group_p4", "pair_features")
+
+
+class NonFiniteFeaturesError(UserInputError):
+    """Finite inputs whose features overflow to NaN/inf (for example momenta near 1e160).
+
+    Attributes:
+        jets: indices of the offending jets (all of them, so a caller can skip them).
+    """
+
+    def __init__(self, message: str, jets):
+        super().__init__(message)
+        self.jets = np.asarray(jets, dtype=np.int64)
 #: held while a parallel kernel runs: Numba's workqueue layer aborts on concurrent launches
 _PARALLEL = threading.Lock()
 
@@ -42,6 +57,9 @@ class Tokens:
         features: float32 (N, G, K, F). particle_mask: float32 (N, G, K).
         group_mask: float32 (N, G). centers: float32 (N, G, 2).
         group_p4: float32 (N, G, 4). pair_features: float32 (N, G, G, 4).
+        zero_filled: particle fields the input lacked and that were set to 0 on request
+            (``tokenize(..., allow_missing=True)``); training records them so that inference
+            does the same (``preprocess.json``'s ``particle_fields``).
     """
 
     features: np.ndarray
@@ -50,6 +68,7 @@ class Tokens:
     centers: np.ndarray
     group_p4: np.ndarray
     pair_features: np.ndarray
+    zero_filled: tuple[str, ...] = ()
 
     def model_inputs(self) -> dict[str, np.ndarray]:
         """The five model / ONNX inputs, in :data:`MODEL_INPUTS` order."""
@@ -62,7 +81,7 @@ class Tokens:
         """Select jets (int, slice or index array); G is kept."""
         if isinstance(idx, (int, np.integer)):
             idx = slice(idx, idx + 1 if idx != -1 else None)
-        return Tokens(**{f.name: getattr(self, f.name)[idx] for f in dataclasses.fields(self)})
+        return Tokens(**{name: getattr(self, name)[idx] for name in _ARRAYS}, zero_filled=self.zero_filled)
 
     @property
     def n_groups(self) -> int:
@@ -86,8 +105,9 @@ class Tokens:
             if pad_to_groups < G:
                 raise ValueError(f"Tokens.concat: pad_to_groups={pad_to_groups} < largest G={G}")
             G = pad_to_groups
-        return Tokens(**{f.name: np.concatenate([_pad_g(getattr(p, f.name), f.name, G) for p in parts])
-                         for f in dataclasses.fields(Tokens)})
+        zero_filled = tuple(f for f in _FIELDS if any(f in p.zero_filled for p in parts))
+        return Tokens(**{name: np.concatenate([_pad_g(getattr(p, name), name, G) for p in parts]) for name in _ARRAYS},
+                      zero_filled=zero_filled)
 
 
 def _pad_g(a: np.ndarray, name: str, G: int) -> np.ndarray:
@@ -101,42 +121,67 @@ def _pad_g(a: np.ndarray, name: str, G: int) -> np.ndarray:
     return np.pad(a, width)
 
 
-def tokenize(jets, config: TokenizerConfig | None = None, *, n_threads: int | None = None) -> Tokens:
+def tokenize(jets, config: TokenizerConfig | None = None, *, allow_missing: bool = False,
+             n_threads: int | None = None) -> Tokens:
     """Tokenise an awkward array of jets.
 
     Args:
-        jets: ``ak.Array`` of records with jagged ``px, py, pz, energy`` and optional
-            jagged ``charge`` and particle-type flags (absent -> zeros).
+        jets: ``ak.Array`` of records with jagged ``px, py, pz, energy`` and, as the
+            features require (``config.particle_fields``), jagged ``charge`` and the
+            particle-type flags.
         config: tokeniser settings (default ``TokenizerConfig()``).
+        allow_missing: set ``charge`` / flags that ``jets`` lacks to 0 (training on a format
+            without particle identification); recorded in ``Tokens.zero_filled``. The default
+            refuses them: a model trained with them would silently score differently.
         n_threads: Numba threads (see :func:`tokenize_flat`).
+
     Returns:
         :class:`Tokens`.
+
     Raises:
-        KeyError: a required field is missing. ValueError: NaN/inf (names jet and field).
+        MissingParticleFieldsError: a field the features need is absent (names it).
+        UserInputError: not an array of jet records, NaN/inf (names jet and field).
     """
     import awkward as ak
 
+    config = config or TokenizerConfig()
+    if not isinstance(jets, ak.Array) or not ak.fields(jets):
+        raise UserInputError(f"jets must be an awkward array of jet records (one per jet) with jagged particle fields "
+                             f"{list(config.particle_fields)}; got {type(jets).__name__}"
+                             + (f" of type {jets.type}" if isinstance(jets, ak.Array) else ""))
     fields = set(ak.fields(jets))
-    missing = [f for f in ("px", "py", "pz", "energy") if f not in fields]
-    if missing:
-        raise KeyError(f"jets lack fields {missing}; have {sorted(fields)}")
+    need = config.particle_fields
+    missing = [f for f in need if f not in fields]
+    zero_fill = [f for f in missing if f in _ZERO_FILLABLE] if allow_missing else []
+    if [f for f in missing if f not in zero_fill]:
+        _raise_missing([f for f in missing if f not in zero_fill], config, sorted(fields), allow_missing)
+    arrays = {}
+    for f in need:
+        if f in zero_fill:
+            continue
+        col = jets[f]
+        if col.ndim != 2:
+            raise UserInputError(f"jets field {f!r} has type {col.type}; expected a jagged list of numbers per jet")
+        arrays[f] = ak.to_numpy(ak.flatten(col, axis=1))
     offsets = np.zeros(len(jets) + 1, np.int64)
-    np.cumsum(ak.to_numpy(ak.num(jets.px, axis=1)), out=offsets[1:])
-    extras = {f: ak.to_numpy(ak.flatten(jets[f], axis=1)) for f in ("charge",) + FLAG_FIELDS if f in fields}
-    return tokenize_flat(*(ak.to_numpy(ak.flatten(jets[f], axis=1)) for f in ("px", "py", "pz", "energy")),
-                         offsets, config=config, n_threads=n_threads, **extras)
+    np.cumsum(ak.to_numpy(ak.num(jets["px"], axis=1)), out=offsets[1:])
+    return tokenize_flat(*(arrays.pop(f) for f in KINEMATIC_FIELDS), offsets, config=config, n_threads=n_threads,
+                         zero_fill=zero_fill, **arrays)
 
 
 def tokenize_flat(px, py, pz, energy, offsets, config: TokenizerConfig | None = None, *,
                   charge=None, isChargedHadron=None, isNeutralHadron=None, isPhoton=None,
-                  isElectron=None, isMuon=None, n_threads: int | None = None) -> Tokens:
+                  isElectron=None, isMuon=None, zero_fill=(), n_threads: int | None = None) -> Tokens:
     """Tokenise jets given as flat per-particle arrays + offsets (no awkward needed).
 
     Args:
         px, py, pz, energy: (P,) arrays of all particles, jet after jet.
-        offsets: (N+1,) ints, jet j owns particles ``offsets[j]:offsets[j+1]``.
+        offsets: (N+1,) integers, jet j owns particles ``offsets[j]:offsets[j+1]``.
         config: tokeniser settings.
-        charge, isChargedHadron, ...: optional (P,) arrays (None -> zeros).
+        charge, isChargedHadron, ...: (P,) arrays; required when ``config``'s features use
+            them (``config.particle_fields``), ignored otherwise.
+        zero_fill: names of fields the caller declares absent, set to 0 (a model trained on a
+            format without them, as its ``preprocess.json`` records). Never the four-momentum.
         n_threads: Numba threads over jets (the output does not depend on it). ``None`` =
             ``NUMBA_NUM_THREADS`` if that environment variable is set, else 1. Threads are
             opt-in because a parallel launch has process-wide side effects: with Numba's
@@ -144,11 +189,17 @@ def tokenize_flat(px, py, pz, energy, offsets, config: TokenizerConfig | None = 
             aborts the child; with the workqueue layer concurrent launches abort (calls from
             several Python threads are serialised here: a call that finds another one running
             in parallel runs on one thread).
+
     Returns:
-        :class:`Tokens`.
+        :class:`Tokens`, finite everywhere.
+
     Raises:
-        ValueError: bad offsets/lengths, NaN/inf naming the jet index and field, or
-            ``n_threads`` outside 1 .. ``NUMBA_NUM_THREADS``.
+        MissingParticleFieldsError: a field the features need is None and not in ``zero_fill``.
+        UserInputError: bad offsets (not integers, not starting at 0, decreasing, past the
+            arrays), a field of the wrong length, dtype (complex, strings, objects) or rank,
+            NaN/inf naming the jet index and field, ``n_threads`` outside 1 ..
+            ``NUMBA_NUM_THREADS``.
+        NonFiniteFeaturesError: finite inputs whose features overflow (lists every such jet).
     """
     import numba
 
@@ -156,26 +207,26 @@ def tokenize_flat(px, py, pz, energy, offsets, config: TokenizerConfig | None = 
     max_threads = numba.config.NUMBA_NUM_THREADS
     if n_threads is None:
         n_threads = max_threads if "NUMBA_NUM_THREADS" in os.environ else 1
-    elif not (isinstance(n_threads, (int, np.integer)) and 1 <= n_threads <= max_threads):
-        raise ValueError(f"n_threads={n_threads!r}; expected an int in 1..{max_threads} (NUMBA_NUM_THREADS)")
-    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
-    if offsets.ndim != 1 or offsets.size < 1 or offsets[0] != 0 or np.any(np.diff(offsets) < 0):
-        raise ValueError(f"offsets must be 1-d, start at 0 and be non-decreasing; got {offsets[:10]}...")
+    elif not (isinstance(n_threads, (int, np.integer)) and not isinstance(n_threads, bool) and 1 <= n_threads <= max_threads):
+        raise UserInputError(f"n_threads={n_threads!r}; expected an int in 1..{max_threads} (NUMBA_NUM_THREADS)")
+    offsets = validate_offsets(offsets)
     P = int(offsets[-1])
     given = dict(px=px, py=py, pz=pz, energy=energy, charge=charge, isChargedHadron=isChargedHadron,
                  isNeutralHadron=isNeutralHadron, isPhoton=isPhoton, isElectron=isElectron, isMuon=isMuon)
-    arrs = []
-    flags = np.zeros((len(FLAG_FIELDS), P))
-    for name in _FIELDS:
-        a = given[name]
-        if a is None:
-            arrs.append(None)
-            continue
-        a = np.ascontiguousarray(a, dtype=np.float64)
-        if a.shape != (P,):
-            raise ValueError(f"field {name!r} has shape {a.shape}; expected ({P},) from offsets[-1]")
-        arrs.append(a)
+    zero_fill = tuple(zero_fill)
+    bad_fill = [f for f in zero_fill if f not in _ZERO_FILLABLE]
+    if bad_fill:
+        raise UserInputError(f"zero_fill={list(zero_fill)}: {bad_fill} cannot be zero-filled; expected a subset of {list(_ZERO_FILLABLE)}")
+    both = [f for f in zero_fill if given[f] is not None]
+    if both:
+        raise UserInputError(f"fields {both} are given and also listed in zero_fill; pass one or the other")
+    need = config.particle_fields
+    missing = [f for f in need if given[f] is None and f not in zero_fill]
+    if missing:
+        _raise_missing(missing, config, [f for f in _FIELDS if given[f] is not None], False)
+    arrs = [_as_field(f, given[f], P) if f in need and given[f] is not None else None for f in _FIELDS]
     _check_finite(arrs, offsets)
+    flags = np.zeros((len(FLAG_FIELDS), P))  # allocated only once the sizes are known to match
     for f in range(len(FLAG_FIELDS)):
         if arrs[5 + f] is not None:
             flags[f] = arrs[5 + f]
@@ -189,7 +240,8 @@ def tokenize_flat(px, py, pz, energy, offsets, config: TokenizerConfig | None = 
     out = Tokens(
         features=np.zeros((N, G, K, F), np.float32), particle_mask=np.zeros((N, G, K), np.float32),
         group_mask=np.zeros((N, G), np.float32), centers=np.zeros((N, G, 2), np.float32),
-        group_p4=np.zeros((N, G, 4), np.float32), pair_features=np.zeros((N, G, G, 4), np.float32))
+        group_p4=np.zeros((N, G, 4), np.float32), pair_features=np.zeros((N, G, G, 4), np.float32),
+        zero_filled=tuple(f for f in _FIELDS if f in zero_fill and f in need))
     feat_idx = np.array([RAW_FEATURES.index(f.name) for f in config.features], np.int64)
     centre = np.array([f.centre for f in config.features])
     scale = np.array([f.scale for f in config.features])
@@ -211,7 +263,51 @@ def tokenize_flat(px, py, pz, energy, offsets, config: TokenizerConfig | None = 
                 numba.set_num_threads(previous)
         finally:
             _PARALLEL.release()
+    _check_finite_output(out)
     return out
+
+
+def _raise_missing(missing, config: TokenizerConfig, have, allow_missing: bool) -> None:
+    hint = ("" if allow_missing or not set(missing) <= set(_ZERO_FILLABLE) else
+            "; for training on a format without them pass allow_missing=True (zeros, recorded in Tokens.zero_filled)")
+    raise MissingParticleFieldsError(
+        f"jets lack particle fields {missing} that the tokeniser's features need (features {list(config.feature_names)}; "
+        f"fields given: {list(have)}){hint}", missing)
+
+
+def validate_offsets(offsets) -> np.ndarray:
+    """Jet boundaries as a contiguous (N+1,) int64 array; refuses floats, other ranks, a start other than 0, decreasing values."""
+    a = np.asarray(offsets)
+    if a.dtype.kind not in "iu" or a.ndim != 1 or a.size < 1:
+        raise UserInputError(f"offsets must be a 1-d array of integers (N+1 jet boundaries); got dtype {a.dtype}, shape {a.shape}")
+    a = a.astype(np.int64)
+    if a[0] != 0 or np.any(np.diff(a) < 0):
+        raise UserInputError(f"offsets must start at 0 and be non-decreasing; got {a[:10].tolist()}{'...' if a.size > 10 else ''}")
+    return np.ascontiguousarray(a)
+
+
+def _as_field(name: str, value, P: int) -> np.ndarray:
+    """A (P,) float64 copy of one particle field; refuses other shapes and non-real dtypes."""
+    a = np.asarray(value) if not isinstance(value, np.ndarray) else value
+    if a.dtype.kind not in "fiub":
+        raise UserInputError(f"field {name!r} has dtype {a.dtype}; expected real numbers (float or int)")
+    if a.shape != (P,):
+        raise UserInputError(f"field {name!r} has shape {a.shape}; expected ({P},) from offsets[-1]")
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def _check_finite_output(t: Tokens) -> None:
+    """Raise :class:`NonFiniteFeaturesError` listing every jet whose tokens hold NaN/inf."""
+    bad = np.zeros(len(t), bool)
+    for name in _ARRAYS:
+        a = getattr(t, name)
+        if a.size:
+            bad |= ~np.isfinite(a.reshape(len(t), -1)).all(axis=1)
+    if bad.any():
+        jets = np.flatnonzero(bad)
+        raise NonFiniteFeaturesError(
+            f"finite inputs give NaN/inf features for {len(jets)} jet(s), first jet index {int(jets[0])} "
+            "(momenta too large for the features' float64 arithmetic)", jets)
 
 
 def _check_finite(arrs, offsets) -> None:
@@ -226,4 +322,4 @@ def _check_finite(arrs, offsets) -> None:
             if first is None or jet < first[0]:
                 first = (jet, f)
     if first is not None:
-        raise ValueError(f"non-finite value in field {_FIELDS[first[1]]!r} of jet index {first[0]}")
+        raise UserInputError(f"non-finite value in field {_FIELDS[first[1]]!r} of jet index {first[0]}")

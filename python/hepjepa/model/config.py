@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hepjepa.errors import UserInputError
+
 __all__ = ["BackboneConfig", "PredictorConfig", "JEPAConfig", "ConfigError", "from_dict", "load_yaml", "save_yaml"]
 
 
-class ConfigError(KeyError, ValueError):
+class ConfigError(UserInputError, KeyError):
     """An unknown key or an invalid value in a config."""
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable

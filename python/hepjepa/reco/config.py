@@ -16,6 +16,7 @@ from pathlib import Path as _FsPath
 from typing import Any
 
 from hepjepa.deploy import DEFAULT_BATCH_SIZE
+from hepjepa.errors import UserInputError
 
 __all__ = [
     "ConfigError", "Parameter", "string", "int32", "uint32", "double", "bool", "vstring", "vint32", "vdouble",
@@ -23,7 +24,7 @@ __all__ = [
 ]
 
 
-class ConfigError(ValueError):
+class ConfigError(UserInputError):
     """A job config is invalid: names the module, the parameter and what was expected."""
 
 
@@ -132,8 +133,20 @@ class _Module:
         object.__setattr__(self, "type_name", type_name)
         object.__setattr__(self, "label", None)
         object.__setattr__(self, "_params", {k: copy.deepcopy(v) for k, v in MODULE_SCHEMAS[type_name].items()})
+        # A module is built before `process.<label> = ...` names it: a bad parameter is kept and raised
+        # when the label is known (attach), so that the error names the module as the user does.
+        object.__setattr__(self, "_pending", [])
         for k, v in params.items():
-            setattr(self, k, v)
+            try:
+                setattr(self, k, v)
+            except ConfigError:
+                self._pending.append((k, v))
+
+    def _attach(self, label: str) -> None:
+        """Name the module; raise the first bad constructor parameter, now with its label."""
+        object.__setattr__(self, "label", label)
+        for k, v in self.__dict__.get("_pending", []):
+            setattr(self, k, v)  # raises, naming the label
 
     def _where(self) -> str:
         return f"{self.kind} {self.label or '<unlabelled>'} ({self.type_name})"
@@ -176,6 +189,7 @@ class _Module:
         """Copy with some parameters replaced (unknown names/wrong types raise ConfigError)."""
         new = copy.deepcopy(self)
         object.__setattr__(new, "label", None)
+        object.__setattr__(new, "_pending", list(self.__dict__.get("_pending", [])))
         for k, v in overrides.items():
             setattr(new, k, v)
         return new
@@ -246,13 +260,13 @@ class Process:
         elif label == "options":
             raise ConfigError("process.options cannot be replaced; set process.options.numberOfThreads = N")
         elif isinstance(value, Source):
-            object.__setattr__(value, "label", label)
+            value._attach(label)
             object.__setattr__(self, "source", value)
         elif isinstance(value, EDProducer):
-            object.__setattr__(value, "label", label)
+            value._attach(label)
             self.producers[label] = value
         elif isinstance(value, OutputModule):
-            object.__setattr__(value, "label", label)
+            value._attach(label)
             self.outputs[label] = value
         elif isinstance(value, Path):
             self.paths[label] = value
@@ -294,6 +308,8 @@ class Process:
         if len(self.outputs) != 1:
             raise ConfigError(f"process needs exactly one OutputModule, has {sorted(self.outputs)}")
         for m in self.scheduled():
+            if m.__dict__.get("_pending"):
+                m._attach(m.label or "<unlabelled>")
             if m.label is None or self.producers.get(m.label) is not m:
                 raise ConfigError(f"{m._where()} is in a Path but not attached to the process (process.<label> = ...)")
             _validate_producer_files(m)

@@ -106,7 +106,7 @@ class JetStream:
             chunk = chunk[self.rank::self.world]
             if len(chunk) == 0:
                 return
-        tok = tokenize(chunk, self.tokenizer)
+        tok = tokenize(chunk, self.tokenizer, allow_missing=True)
         gm = tok.group_mask
         for j in range(len(tok)):
             g = int(gm[j].sum())

@@ -64,7 +64,7 @@ def load_unlabelled_tokens(files: Sequence[str | Path], tokenizer_config, jets_p
         raise ValueError(f"jets_per_file={jets_per_file!r}; expected an int >= 1")
     if not files:
         raise ValueError("no files given; expected at least one file of jets")
-    parts = [tokenize(chunk, tokenizer_config) for f in files for chunk in iter_jets([str(f)], max_jets=int(jets_per_file))]
+    parts = [tokenize(chunk, tokenizer_config, allow_missing=True) for f in files for chunk in iter_jets([str(f)], max_jets=int(jets_per_file))]
     parts = [p for p in parts if len(p)]
     if not parts:
         raise ValueError(f"no jets read from {list(map(str, files))}")
