@@ -95,6 +95,23 @@ def test_resume_equals_uninterrupted(jets_file, tmp_path):
     assert [r["loss"] for r in sa["log"]] == [r["loss"] for r in sb["log"]]
 
 
+def test_run_folder_resumed_or_refused_never_overwritten(jets_file, tmp_path, capsys):
+    """Re-running into a folder with a checkpoint: refused without --resume (the checkpoint untouched), one line from the CLI."""
+    from hepjepa.cli import main
+    from hepjepa.errors import UserInputError
+
+    pretrain(_cfg(jets_file, tmp_path / "r", "optim.total_steps=3"))
+    before = (tmp_path / "r" / "checkpoint.pt").read_bytes()
+    with pytest.raises(UserInputError, match="already holds a checkpoint.pt: pass --resume"):
+        pretrain(_cfg(jets_file, tmp_path / "r", "optim.total_steps=3"))
+    assert (tmp_path / "r" / "checkpoint.pt").read_bytes() == before
+    with pytest.raises(UserInputError, match="no checkpoint.pt to continue from"):
+        pretrain(_cfg(jets_file, tmp_path / "empty", "optim.total_steps=3"), resume=True)
+    rc = main(["pretrain", "--config", "pretrain_tiny", "--set", f"data.train=[{jets_file}]", f"run.out_dir={tmp_path / 'r'}"])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.count("\n") == 1 and err.startswith("hepjepa pretrain: error: run folder") and "Traceback" not in err
+
+
 def _stream_jets(stream, n_chunks):
     """Read n_chunks into the buffer and return a set of per-jet fingerprints."""
     for _ in range(n_chunks):

@@ -200,3 +200,41 @@ def test_bundled_sample_cached(tmp_path, monkeypatch):
     assert _sample.bundled_sample(12, progress=False) == fs and len(calls) == 2  # reused, not regenerated
     with pytest.raises(ValueError, match="positive integer, got 0"):
         _sample.bundled_sample(0)
+
+
+def test_cli_user_errors_are_one_line(setup, tmp_path, capsys):
+    """hepjepa tag: a directory input uses its *.root; --model model.onnx works; mistakes are one line, exit 1."""
+    from hepjepa.cli import main
+
+    d, _ = setup
+    model = d / "model"
+    # a directory: its *.root files, one dataset each
+    assert main(["tag", str(d), "--model", str(model / "model.onnx"), "-o", str(tmp_path / "o"), "--no-progress", "--chunksize", "50"]) == 0
+    assert json.loads((tmp_path / "o" / "summary.json").read_text())["datasets"] == ["a", "b"]
+    capsys.readouterr()
+    empty = tmp_path / "nothing_here"
+    empty.mkdir()
+    cases = [
+        ([str(d / "a.root"), "--model", str(tmp_path / "nope")], "model directory '.*nope' does not exist"),
+        ([str(empty)], "is a directory with no \\*.root files"),
+        ([str(d / "a.root"), "--model", str(d)], "model.onnx.* not found"),
+        ([str(d / "a.root"), "--flavour", "probHbb"], "no score 'probHbb'"),
+    ]
+    for argv, msg in cases:
+        rc = main(["tag", *argv, "-o", str(tmp_path / "x"), "--no-progress"] + ([] if "--model" in argv else ["--model", str(model)]))
+        err = capsys.readouterr().err
+        assert rc == 1 and err.count("\n") == 1 and "Traceback" not in err, (argv, err)
+        assert err.startswith("hepjepa tag: error: ") and __import__("re").search(msg, err), (msg, err)
+    with pytest.raises(TagInputError):  # --debug: the traceback, for a bug report
+        main(["--debug", "tag", str(empty), "-o", str(tmp_path / "x")])
+
+
+def test_nanoaod_without_pf_candidates_names_both_layouts(setup, tmp_path, capsys):
+    from _samples import coffea_sample
+    from hepjepa.cli import main
+
+    d, _ = setup
+    rc = main(["tag", coffea_sample("nano_dy.root"), "--model", str(d / "model"), "-o", str(tmp_path / "o"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "no FatJet -> PF-candidate link" in err and "PFNano: PFCands_*" in err and "NanoAODv15: PFCand_*" in err
+

@@ -37,5 +37,27 @@ def run(args: argparse.Namespace) -> int:
     jets = write_jets(args.process, args.n_jets, args.seed, args.output, format=args.format,
                       detector=not args.no_detector, workers=args.workers, cuts=cuts,
                       mpi=not args.no_mpi, progress=True)
-    print(f"wrote {len(jets)} jets to {args.output}")
+    print(wrote_message(jets, args.process, args.n_jets, args.format, args.output))
     return 0
+
+
+def wrote_message(jets, process: str, n_jets: int, fmt: str, output: str) -> str:
+    """What was written, in the progress bar's unit (jets matched to their class), then the rest.
+
+    ``--n-jets`` counts jets per class; the NanoAOD format also keeps the events' other FatJets
+    (truth -1), so its file holds more FatJets than the bar counted.
+    """
+    import awkward as ak
+    import numpy as np
+
+    from hepjepa.generate.processes import resolve_processes
+
+    n_classes = len(resolve_processes(process))
+    label = ak.to_numpy(jets.label)
+    matched = int((label >= 0).sum())
+    per = f"{n_jets} per class x {n_classes} classes" if n_classes > 1 else f"{process}"
+    msg = f"wrote {matched} jets ({per}) to {output}"
+    if fmt == "nanoaod":
+        n_events = len(np.unique(ak.to_numpy(jets.event)))
+        msg += f": {n_events} events, which also keep {len(label) - matched} other FatJets (truth label -1)"
+    return msg

@@ -319,6 +319,10 @@ def _validate_producer_files(m: EDProducer) -> None:
     p = m.parameters()
     if p["model_dir"]:
         d = _FsPath(p["model_dir"])
+        if not d.is_dir():
+            what = "is a file; expected the directory holding it" if d.is_file() else "does not exist"
+            raise ConfigError(f"{m._where()}: parameter 'model_dir': model directory {str(d)!r} {what} "
+                              "(an exported model: `hepjepa export CHECKPOINT -o DIR`)")
         for key, fname in (("model_path", "model.onnx"), ("preprocess_json", "preprocess.json")):
             if not p[key] and not (d / fname).is_file():
                 raise ConfigError(f"{m._where()}: parameter 'model_dir': {d / fname} does not exist")
@@ -333,7 +337,8 @@ class VarParsing:
     """``FWCore.ParameterSet.VarParsing`` in miniature: ``key=value`` command-line overrides.
 
     Built-in options: ``inputFiles`` (comma-separated list), ``outputFile`` (string),
-    ``maxEvents`` (int). More with :meth:`register`.
+    ``maxEvents`` (int), ``modelDir`` (an exported model directory for every JetTagProducer of
+    the job, replacing its ``model_dir``/``model_path``/``preprocess_json``). More with :meth:`register`.
     """
 
     def __init__(self):
@@ -342,6 +347,7 @@ class VarParsing:
         self.register("inputFiles", [], list)
         self.register("outputFile", "", str)
         self.register("maxEvents", -1, int)
+        self.register("modelDir", "", str)
 
     def register(self, name: str, default: Any, kind: type) -> None:
         self._types[name] = kind
@@ -386,4 +392,10 @@ class VarParsing:
             out.fileName = self.outputFile
         if self.is_set("maxEvents"):
             process.maxEvents = self.maxEvents
+        if self.is_set("modelDir"):
+            producers = [m for m in process.producers.values() if m.type_name == "JetTagProducer"]
+            if not producers:
+                raise ConfigError("modelDir= given but the process has no JetTagProducer")
+            for m in producers:
+                m.model_dir, m.model_path, m.preprocess_json = self.modelDir, "", ""
         return process

@@ -1,8 +1,9 @@
-"""``hepjepa-run CFG [key=value ...]``: the cmsRun of this project.
+"""``hepjepa-run CFG [key=value ...] [--debug]``: the cmsRun of this project.
 
-Loads the job config ``CFG`` (a Python file that defines ``process``), applies
-VarParsing-style overrides (``inputFiles=a.root,b.root outputFile=out.root
-maxEvents=N``), validates the whole job (parameters, files, model vs its
+Loads the job config ``CFG`` (a Python file that defines ``process``; a name such as
+``inference_cfg.py`` that is not a file here is one of the configs shipped with hepjepa, and
+``hepjepa-run --print-config NAME`` prints it to start your own), applies VarParsing-style
+overrides (``inputFiles=a.root,b.root outputFile=out.root maxEvents=N modelDir=DIR``), validates the whole job (parameters, files, model vs its
 preprocess.json, input tree and branches) before the first event is read, then
 runs events in chunks: the FatJet -> PF-candidate link
 (:func:`hepjepa.data.association.link`) -> :class:`hepjepa.deploy.JetTagger` (the one
@@ -31,22 +32,50 @@ from hepjepa.data.association import MissingBranchesError, detect_layout
 from hepjepa.errors import UserInputError, user_errors
 from hepjepa.reco.config import ConfigError, Process, VarParsing
 
-__all__ = ["main", "load_config", "run_process", "EVENT_ID_BRANCHES", "NO_CONSTITUENTS_SCORE"]
+__all__ = ["main", "load_config", "packaged_configs", "resolve_config", "run_process", "EVENT_ID_BRANCHES", "NO_CONSTITUENTS_SCORE"]
 
 EVENT_ID_BRANCHES = ("run", "luminosityBlock", "event")
 #: score written for FatJets that could not be tagged (no NaN in the output): the contract's marker
 NO_CONSTITUENTS_SCORE = UNTAGGED_SCORE
 
 
+def packaged_configs() -> dict[str, Path]:
+    """The job configs shipped with hepjepa (the repository's ``reco/*_cfg.py``), by file name."""
+    here = Path(__file__).resolve().parent
+    for d in (here / "configs", here.parents[2] / "reco"):  # installed package; else a source checkout
+        if d.is_dir() and any(d.glob("*_cfg.py")):
+            return {p.name: p for p in sorted(d.glob("*_cfg.py"))}
+    return {}
+
+
+def resolve_config(cfg: str | Path) -> Path:
+    """``cfg`` itself when it is a file, else the shipped config of that name.
+
+    Raises:
+        ConfigError: neither (names the shipped configs).
+    """
+    p = Path(cfg)
+    if p.is_file():
+        return p
+    shipped = packaged_configs()
+    if p.name == str(cfg) and p.name in shipped:
+        return shipped[p.name]
+    if p.is_dir():
+        raise ConfigError(f"job config {str(cfg)!r} is a directory; expected a Python file defining `process`")
+    raise ConfigError(f"job config {str(cfg)!r} does not exist (configs shipped with hepjepa: {sorted(shipped) or 'none'})")
+
+
 def load_config(cfg: str | Path, overrides: list[str] = ()) -> Process:
     """Execute a job config, apply ``key=value`` overrides, validate, and return its ``process``.
+
+    Args:
+        cfg: a job config file, or the name of a shipped one (:func:`packaged_configs`).
+        overrides: ``key=value`` VarParsing options.
 
     Raises:
         ConfigError: missing/invalid config, unknown override, any validation failure.
     """
-    cfg = Path(cfg)
-    if not cfg.is_file():
-        raise ConfigError(f"job config {str(cfg)!r} does not exist")
+    cfg = resolve_config(cfg)
     try:
         ns = runpy.run_path(str(cfg), run_name="__hepjepa_cfg__")
     except ConfigError as exc:
@@ -213,7 +242,18 @@ def main(argv: list[str] | None = None) -> int:
     argv = [a for a in argv if a != "--debug"]
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
+        print(f"shipped configs: {', '.join(packaged_configs()) or 'none'}")
         return 0 if argv else 2
+    if argv[0] == "--print-config":
+        try:
+            if len(argv) != 2:
+                raise ConfigError(f"usage: hepjepa-run --print-config NAME (one of {sorted(packaged_configs())})")
+            path = resolve_config(argv[1])
+        except ConfigError as exc:
+            print(f"hepjepa-run: error: {exc}", file=sys.stderr)
+            return 1
+        sys.stdout.write(path.read_text())
+        return 0
     try:
         process = load_config(argv[0], argv[1:])
         run_process(process)

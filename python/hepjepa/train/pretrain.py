@@ -115,6 +115,21 @@ def effective_rank(emb: torch.Tensor, eps: float = 1e-12) -> float:
     return float(torch.exp(-(p * torch.log(p.clamp_min(eps))).sum()))
 
 
+def _check_run_folder(out: Path, ckpt_path: Path, resume: bool) -> None:
+    """A run folder is resumed or refused, never silently overwritten.
+
+    Raises:
+        UserInputError: ``resume`` without a checkpoint, or a checkpoint there without ``resume``.
+    """
+    from hepjepa.errors import UserInputError
+
+    if resume and not ckpt_path.is_file():
+        raise UserInputError(f"--resume: run folder {str(out)!r} has no checkpoint.pt to continue from")
+    if not resume and ckpt_path.is_file():
+        raise UserInputError(f"run folder {str(out)!r} already holds a checkpoint.pt: pass --resume to continue that run, "
+                             "or set run.out_dir=<a new folder> (nothing is overwritten)")
+
+
 def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
     """Run (or resume) pretraining. Returns a summary dict (final loss, jets/s, paths)."""
     import torch.distributed as dist
@@ -125,7 +140,8 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
     from hepjepa.model.jepa import JEPA, ema_momentum
     from hepjepa.train._stream import JetStream
 
-    # ---- build
+    # ---- build (refuse first: every rank checks before any process group or file exists)
+    _check_run_folder(Path(cfg.run.out_dir), Path(cfg.run.out_dir) / "checkpoint.pt", resume)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     ddp = world > 1
     device = torch.device("cpu")
@@ -152,8 +168,8 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
     stream = JetStream(cfg.data.train, tok_cfg, cfg.data.chunk_size, cfg.data.buffer_size, cfg.run.seed, rank, world)
     collate = JEPACollator(cfg.masks.strategy, tuple(cfg.masks.target_scale), cfg.masks.n_targets, tuple(cfg.masks.context_scale), seed=cfg.run.seed + 104729 * rank)
     out = Path(cfg.run.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     ckpt_path, log_rows, start = out / "checkpoint.pt", [], 0
+    out.mkdir(parents=True, exist_ok=True)
 
     # ---- load
     if resume:
