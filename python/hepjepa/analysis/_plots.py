@@ -52,16 +52,31 @@ def plot_scores(edges: np.ndarray, counts: dict[str, np.ndarray], flavour: str, 
 
 
 def plot_roc(eff_sig: np.ndarray, eff_bkg: np.ndarray, auc_value: float, label: str, path: Path,
-             n_sig: float | None = None, n_bkg: float | None = None, weighted: bool = False) -> Path:
-    """Signal efficiency vs background rejection (log); the legend says from how many jets."""
+             n_sig: float | None = None, n_bkg: float | None = None, weighted: bool = False, wp: dict | None = None) -> Path:
+    """Signal efficiency vs background rejection (log); the legend says from how many jets.
+
+    ``wp`` (``hepjepa.analysis._summary.working_point``) is drawn with its 68% interval, or as a
+    lower limit when too few background jets pass it.
+    """
     plt, _, (fig, ax) = _fig()
     ok = eff_bkg > 0
-    stats = "" if n_sig is None else (f"; signal {_n(np.array([n_sig]), weighted)}, background {_n(np.array([n_bkg]), weighted)}")
-    ax.plot(eff_sig[ok], 1.0 / eff_bkg[ok], label=f"{label}, AUC = {auc_value:.3f}{stats}")
+    ax.plot(eff_sig[ok], 1.0 / eff_bkg[ok], label=f"{label}\nAUC = {auc_value:.3f}")
+    if wp is not None and wp.get("bkg_rejection_interval_68"):
+        lo, hi = wp["bkg_rejection_interval_68"]
+        r = wp["bkg_rejection"]
+        ax.errorbar([wp["eff_sig"]], [r], yerr=[[r - lo], [hi - r]], fmt="o", color="black",
+                    label=f"working point: {r:.0f} (68% CL {lo:.0f}-{hi:.0f})\n{wp['bkg_passing']:.0f} background jets pass")
+    elif wp is not None and wp.get("bkg_rejection_lower_limit_95"):
+        lim = wp["bkg_rejection_lower_limit_95"]
+        ax.plot([wp["eff_sig"]], [lim], marker="^", color="black", linestyle="none",
+                label=f"working point: > {lim:.0f} (95% CL)\nonly {wp['bkg_passing']:.0f} background jets pass")
     ax.set_yscale("log")
     ax.set_xlabel("signal efficiency")
-    ax.set_ylabel("background rejection (1 / background efficiency)")
-    ax.legend(fontsize="small")
+    ax.set_ylabel("background rejection")
+    if n_sig is not None:
+        ax.set_title(f"signal {_n(np.array([n_sig]), weighted)}, background {_n(np.array([n_bkg]), weighted)}", fontsize="small")
+    ax.set_xlim(0.0, 1.0)
+    ax.legend(fontsize="x-small", loc="lower left")
     return _save(plt, fig, path)
 
 

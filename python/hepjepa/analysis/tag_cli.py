@@ -217,7 +217,7 @@ def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = 
         wp = _summary.working_point(es, eb, edges, 0.5, bkg, bkg_var)
         summary["working_point"] = wp
         summary["plots"].append(str(_plots.plot_roc(es, eb, summary["auc"], f"{flavour}: {name(signal)} vs {name(background)}",
-                                                    out_dir / "roc.png", n_sig=sig.sum(), n_bkg=bkg.sum(), weighted=weighted)))
+                                                    out_dir / "roc.png", n_sig=sig.sum(), n_bkg=bkg.sum(), weighted=weighted, wp=wp)))
         medges, before, after = _summary.msd_before_after(h, flavour, background, wp["cut_bin"])
         summary["msd_background_before"] = before.tolist()
         summary["msd_background_after"] = after.tolist()
