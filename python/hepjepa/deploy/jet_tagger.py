@@ -233,15 +233,19 @@ class JetTagger:
             if bad.shape != (n,):
                 raise UserInputError(f"bad_association has shape {bad.shape}; expected ({n},), one flag per jet")
             status[(status == 0) & bad] = _STATUS["bad_association"]
-        jet_of = np.repeat(np.arange(n), counts)
-        nonfinite = np.zeros(n, bool)
+        bad = np.zeros(int(offsets[-1]), bool)
         for a in arrays.values():
-            nonfinite[jet_of[~np.isfinite(a)]] = True
-        status[(status == 0) & nonfinite] = _STATUS["nonfinite_input"]
+            if a.dtype.kind == "f":
+                bad |= ~np.isfinite(a)
+        if bad.any():
+            nonfinite = np.zeros(n, bool)
+            nonfinite[np.repeat(np.arange(n), counts)[bad]] = True
+            status[(status == 0) & nonfinite] = _STATUS["nonfinite_input"]
         scores = np.full((n, len(self.flav_names)), UNTAGGED_SCORE, np.float32)
         keep = np.flatnonzero(status == 0)
         while len(keep):
-            sel, sub_offsets = _select(offsets, keep)
+            # every jet kept (the common case): the arrays as they are, no gather
+            sel, sub_offsets = (slice(None), offsets) if len(keep) == n else _select(offsets, keep)
             try:
                 tokens = tokenize_flat(*(arrays[f][sel] for f in ("px", "py", "pz", "energy")), sub_offsets, self.tokenizer,
                                        zero_fill=self.zero_filled_fields,
