@@ -35,6 +35,19 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+def _exit_on_sigterm() -> None:
+    """``kill`` (SIGTERM) unwinds like Ctrl-C, so outputs being written atomically leave no temporary file.
+
+    Only from the main thread of a command-line run; SIGKILL cannot be caught (the next writer of
+    the same output removes what a killed one left, see ``hepjepa._io``).
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def one_line(exc: BaseException) -> str:
     """An error's message on one line (multi-line messages joined by '; ')."""
     return "; ".join(part.strip() for part in str(exc).splitlines() if part.strip()) or type(exc).__name__
@@ -45,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     from hepjepa.errors import user_errors
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    _exit_on_sigterm()
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
     if not argv or argv[0] in ("-h", "--help"):

@@ -29,19 +29,26 @@ class InputFileError(UserInputError):
     """An input file, tree, branch set or executor option is not usable; the message names it."""
 
 
-def check_fileset(fileset: dict, src: str = "FatJet") -> tuple[dict, list[dict]]:
-    """Open every file once: a missing file, tree or branch raises; an empty tree is skipped and reported.
+def check_fileset(fileset: dict, src: str = "FatJet", read_check: bool = True) -> tuple[dict, list[dict]]:
+    """Open every file once before the Runner starts; skip (and report) empty or unreadable files.
+
+    A file that does not exist, a wrong tree name or missing branches are the user's mistakes
+    and raise. A file with no events, or one that cannot be read (damaged, truncated: its
+    branches the tagging needs are read through once when ``read_check``, which doubles the
+    reading of those branches but keeps a damaged file from failing the whole run halfway), is
+    skipped and reported. TTrees and RNTuples are both accepted.
 
     Args:
         fileset: ``{dataset: {"files": {path: tree}}}``.
         src: FatJet collection name.
+        read_check: read the tagging's branches of every file once, here.
 
     Returns:
         (fileset without skipped files, ``[{"file", "dataset", "tree", "reason"}]`` of skipped files).
 
     Raises:
         InputFileError: naming the file and tree and what is wrong (a missing tree lists the
-            trees in the file; missing branches are listed), or no file with events at all.
+            trees in the file; missing branches are listed), or no readable file with events.
     """
     import uproot
 
@@ -49,30 +56,71 @@ def check_fileset(fileset: dict, src: str = "FatJet") -> tuple[dict, list[dict]]
 
     kept: dict = {}
     skipped = []
+
+    def skip(ds, f, tree, reason):
+        skipped.append({"file": f, "dataset": ds, "tree": tree, "reason": reason})
+
     for ds, spec in fileset.items():
         for f, tree in spec["files"].items():
             if not Path(f).is_file():
-                raise InputFileError(f"dataset {ds!r}: input file {f!r} does not exist")
+                raise InputFileError(f"dataset {ds!r}: input file {f!r} " + ("is a directory" if Path(f).is_dir() else "does not exist"))
             try:
                 rf = uproot.open(f)
-            except Exception as e:  # uproot raises several types for "not ROOT"; re-raised typed, with the cause
-                raise InputFileError(f"dataset {ds!r}: {f!r} is not a readable ROOT file ({type(e).__name__}: {e})") from e
+                trees = [k.split(";")[0] for k, c in rf.classnames().items() if c.startswith("TTree") or c == "ROOT::RNTuple"]
+            except Exception as e:  # noqa: BLE001 - uproot raises many types for "not ROOT / damaged"
+                skip(ds, f, tree, f"cannot be read ({type(e).__name__}: {_one_line(e)})")
+                continue
             with rf:
-                trees = [k.split(";")[0] for k, c in rf.classnames().items() if c.startswith("TTree")]
                 if tree not in trees:
                     raise InputFileError(f"{f!r} has no tree {tree!r}; trees in the file: {trees or 'none'}")
-                t = rf[tree]
-                if t.num_entries == 0:
-                    skipped.append({"file": f, "dataset": ds, "tree": tree, "reason": "empty tree (0 events)"})
+                try:
+                    t = rf[tree]
+                    n = t.num_entries
+                    keys = set(t.keys()) | set(t.keys(recursive=False))
+                except Exception as e:  # noqa: BLE001 - a damaged tree header
+                    skip(ds, f, tree, f"cannot be read ({type(e).__name__}: {_one_line(e)})")
+                    continue
+                if n == 0:
+                    skip(ds, f, tree, "empty tree (0 events)")
                     continue
                 try:
-                    detect_layout(t.keys(), src, where=f"{f!r}: tree {tree!r}")
+                    layout = detect_layout(keys, src, where=f"{f!r}: tree {tree!r}")
                 except MissingBranchesError as e:
                     raise InputFileError(str(e)) from e
+                # coffea's FatJet behaviour (a four-vector) needs these, as every NanoAOD has them
+                if missing := [b for b in (f"{src}_{v}" for v in ("eta", "phi", "mass")) if b not in keys]:
+                    raise InputFileError(f"{f!r}: tree {tree!r} lacks branches {missing} (the {src} four-vector coffea needs)")
+                if read_check:
+                    need = sorted(set(layout.branches(src)) | set(layout.optional_branches(keys))
+                                  | {b for b in (f"{src}_pt", f"{src}_msoftdrop", f"{src}_eta") if b in keys})
+                    try:
+                        for _ in t.iterate(need, step_size="100 MB", library="np"):
+                            pass
+                    except Exception as e:  # noqa: BLE001 - zlib, uproot, OSError ...: the file is damaged
+                        skip(ds, f, tree, f"cannot be read ({type(e).__name__}: {_one_line(e)})")
+                        continue
             kept.setdefault(ds, {"files": {}})["files"][f] = tree
     if not kept:
-        raise InputFileError(f"no input file has events; skipped: {skipped}")
+        raise InputFileError("no input file has events that can be read; skipped: "
+                             + "; ".join(f"{x['file']}: {x['reason']}" for x in skipped))
     return kept, skipped
+
+
+def _root_cause(e: BaseException) -> BaseException:
+    while e.__cause__ is not None:
+        e = e.__cause__
+    return e
+
+
+def _work_item_file(e: BaseException) -> str:
+    import re
+
+    m = re.search(r"filename='([^']*)'", str(e))
+    return m.group(1) if m else "a file"
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())[:200]
 
 
 @contextlib.contextmanager
@@ -156,7 +204,16 @@ def run_processor(fileset: dict, processor_instance, executor="iterative", worke
     try:
         with quiet_progress(not progress):
             runner = processor.Runner(executor=executor, schema=NanoAODSchema, chunksize=chunksize)
-            out = runner(fileset, processor_instance=processor_instance)
+            try:
+                out = runner(fileset, processor_instance=processor_instance)
+            except Exception as e:  # noqa: BLE001 - coffea wraps every failure in a bare Exception("Failed processing file ...")
+                cause = _root_cause(e)
+                if isinstance(cause, UserInputError):  # our own, typed error from inside a chunk: as it is
+                    raise cause  # noqa: B904 - coffea's wrapper adds only "Failed processing file"
+                if str(e).startswith("Failed processing file"):
+                    raise InputFileError(f"coffea failed processing {getattr(cause, 'filename', None) or _work_item_file(e)}: "
+                                         f"{type(cause).__name__}: {_one_line(cause)}") from e
+                raise
     finally:
         for h in handles or ():
             h.close()

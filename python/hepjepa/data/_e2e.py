@@ -54,7 +54,7 @@ def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Ar
         ``jet_pt`` (from ``pt``) and ``jet_mass`` (from ``m0``).
     """
     try:
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(path, page_checksum_verification=True)  # CRC of each page, when the writer stored one
     except (pa.ArrowInvalid, OSError) as e:
         raise FormatError(f"{path}: not a parquet file: {e}") from e
     check_fields(path, "E2E jet-image", COLUMNS, pf.schema_arrow.names)

@@ -15,8 +15,11 @@ from collections.abc import Iterable, Iterator
 import awkward as ak
 import numpy as np
 
+from hepjepa.errors import UserInputError
+
 from . import _e2e, _jetclass, _nanoaod, _quarkgluon, _toptagging
 from ._detect import check_format, expand_paths, guess_format
+from ._errors import FormatError
 
 __all__ = ["iter_jets", "ShuffleBuffer", "shuffled"]
 
@@ -48,7 +51,13 @@ def iter_jets(paths, format: str | None = None, step_size: int = 10_000, max_jet
 
     Raises:
         FileNotFoundError: a path or glob matching nothing.
-        FormatError: a file not in the format, or missing branches/columns (names file and fields).
+        FormatError: a file not in the format, missing branches/columns (names file and fields), or
+            damaged: truncated, or failing a check its format carries (zlib/CRC-32 of ROOT
+            baskets and npz members, parquet page checksums when written, HDF5's own
+            structure). A format without a checksum over its values (HDF5 data written
+            without the fletcher32 filter, as pandas writes it; ROOT baskets stored
+            uncompressed; parquet without page checksums) cannot reveal a flipped bit in a
+            value: see docs/architecture.md.
 
     Example::
 
@@ -69,13 +78,37 @@ def iter_jets(paths, format: str | None = None, step_size: int = 10_000, max_jet
         reader = _READERS[file_fmt]
         start = int(entry_start) if k == 0 else 0
         source = reader(path, int(step_size), entry_start=start)
-        for chunk in source:
+        for chunk in _named_errors(source, path, file_fmt):
             if max_jets is not None and done + len(chunk) >= max_jets:
                 yield chunk[: max_jets - done]
                 return
             done += len(chunk)
             if len(chunk):
                 yield chunk
+
+
+def _named_errors(source: Iterator[ak.Array], path: str, fmt: str) -> Iterator[ak.Array]:
+    """``source``'s chunks; any failure while reading becomes a :class:`FormatError` naming ``path``.
+
+    A damaged or truncated file makes the libraries underneath (uproot, zlib, zipfile,
+    PyTables, pyarrow) raise a dozen different types, most without the file's name; callers
+    get one documented type with the file, the format and the underlying message (the
+    original stays chained for ``--debug``).
+    """
+    while True:
+        try:
+            chunk = next(source)
+        except StopIteration:
+            return
+        except UserInputError as e:
+            if str(path) in str(e):
+                raise
+            raise FormatError(f"{path}: {e}") from e
+        except Exception as e:  # noqa: BLE001 - every library failure on a damaged file is re-raised, typed and named
+            detail = " ".join(str(e).split())[:300]
+            raise FormatError(f"{path}: cannot read this {fmt} file, it is damaged or truncated "
+                              f"({type(e).__name__}: {detail})") from e
+        yield chunk
 
 
 class ShuffleBuffer:

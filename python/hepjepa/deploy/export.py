@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hepjepa._io import atomic_path
+from hepjepa._io import atomic_dir
 from hepjepa.contract import MODEL_INPUTS
 
 __all__ = ["INPUT_NAMES", "OUTPUT_NAMES", "OPSET", "DYNAMIC_AXES", "export_onnx", "config_sha256", "example_inputs", "class_labels",
@@ -172,7 +172,8 @@ def export_onnx(
 
     Args:
         model: a torch module taking the five inputs of ``INPUT_NAMES`` positionally.
-        out_dir: target directory; ``model.onnx`` and ``preprocess.json`` are written atomically.
+        out_dir: target directory; ``model.onnx`` and ``preprocess.json`` land together
+            (``hepjepa._io.atomic_dir``), other files there are kept.
         tokenizer_config: ``TokenizerConfig.to_dict()`` (feature definitions + normalisation).
         flav_names: one ``probXxx`` name per output column.
         group_size: K, members per group.
@@ -200,7 +201,6 @@ def export_onnx(
     from hepjepa import __version__
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     model = model.eval()
     ex = example_inputs(n_groups, group_size, n_features, batch=2)
     args = tuple(torch.from_numpy(ex[n]) for n in INPUT_NAMES)
@@ -211,42 +211,43 @@ def export_onnx(
     labels = class_labels(flav_names)
     _check_tokenizer(tokenizer_config, group_size, n_features)
     particle_fields = particle_fields_record(tokenizer_config, zero_filled_fields)
-    onnx_path = out_dir / "model.onnx"
-    with atomic_path(onnx_path) as tmp:
+    # both files are written into a temporary directory and land together: an export killed
+    # halfway never leaves a model.onnx beside the preprocess.json of another model
+    with atomic_dir(out_dir, own=("model.onnx", "preprocess.json")) as tmp_dir:
+        onnx_path = tmp_dir / "model.onnx"
         torch.onnx.export(
-            _keep_all_inputs(model), args, str(tmp), input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
+            _keep_all_inputs(model), args, str(onnx_path), input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
             dynamic_axes=DYNAMIC_AXES, opset_version=OPSET, dynamo=False, do_constant_folding=True,
         )
-        graph_model = onnx.load(str(tmp))
+        graph_model = onnx.load(str(onnx_path))
         onnx.checker.check_model(graph_model, full_check=True)
         got = [i.name for i in graph_model.graph.input]
         if got != list(INPUT_NAMES):  # the wrapper guarantees this; a failure here is an exporter change
             raise RuntimeError(f"exported graph inputs {got} differ from the contract's {list(INPUT_NAMES)}")
-    shapes = {
-        "features": [-1, -1, group_size, n_features],
-        "particle_mask": [-1, -1, group_size],
-        "group_mask": [-1, -1],
-        "centers": [-1, -1, 2],
-        "pair_features": [-1, -1, -1, 4],
-    }
-    pre = {
-        "input_names": list(INPUT_NAMES),
-        "input_shapes": [shapes[n] for n in INPUT_NAMES],  # list in input_names order (the C++ producer reads it so)
-        "output_names": list(OUTPUT_NAMES),
-        "output_shapes": {"scores": [-1, len(flav_names)]},
-        "flav_names": list(flav_names),
-        "class_labels": labels,  # JetClass label per score column (`hepjepa evaluate`'s metrics carry the same list)
-        "tokenizer": dict(tokenizer_config),
-        "particle_fields": particle_fields,
-        "model_config": dict(model_config or {}),
-        "opset": OPSET,
-        "sha256": {
-            "tokenizer": config_sha256(tokenizer_config),
-            "weights": _weights_sha256(model),
-            "onnx": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
-        },
-        "hepjepa_version": __version__,
-    }
-    with atomic_path(out_dir / "preprocess.json") as tmp:
-        tmp.write_text(json.dumps(pre, indent=2, sort_keys=False))
+        shapes = {
+            "features": [-1, -1, group_size, n_features],
+            "particle_mask": [-1, -1, group_size],
+            "group_mask": [-1, -1],
+            "centers": [-1, -1, 2],
+            "pair_features": [-1, -1, -1, 4],
+        }
+        pre = {
+            "input_names": list(INPUT_NAMES),
+            "input_shapes": [shapes[n] for n in INPUT_NAMES],  # list in input_names order (the C++ producer reads it so)
+            "output_names": list(OUTPUT_NAMES),
+            "output_shapes": {"scores": [-1, len(flav_names)]},
+            "flav_names": list(flav_names),
+            "class_labels": labels,  # JetClass label per score column (`hepjepa evaluate`'s metrics carry the same list)
+            "tokenizer": dict(tokenizer_config),
+            "particle_fields": particle_fields,
+            "model_config": dict(model_config or {}),
+            "opset": OPSET,
+            "sha256": {
+                "tokenizer": config_sha256(tokenizer_config),
+                "weights": _weights_sha256(model),
+                "onnx": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
+            },
+            "hepjepa_version": __version__,
+        }
+        (tmp_dir / "preprocess.json").write_text(json.dumps(pre, indent=2, sort_keys=False))
     return pre

@@ -29,7 +29,7 @@ import numpy as np
 
 from hepjepa.contract import TAG_STATUS, UNTAGGED_SCORE
 from hepjepa.data.association import MissingBranchesError, detect_layout
-from hepjepa.errors import UserInputError, user_errors
+from hepjepa.errors import FormatError, UserInputError, user_errors
 from hepjepa.reco.config import ConfigError, Process, VarParsing
 
 __all__ = ["main", "load_config", "packaged_configs", "resolve_config", "run_process", "EVENT_ID_BRANCHES", "NO_CONSTITUENTS_SCORE"]
@@ -140,18 +140,25 @@ def run_process(process: Process, *, quiet: bool = False) -> dict:
     tree_name = src.value("treeName")
     chunk = src.value("chunkSize")
     producers = [_Producer(m, process.options.numberOfThreads) for m in process.scheduled()]
-    # check tree and branches of every file before reading events
-    layouts, optional, id_types = {}, {}, {}
+    # check tree and branches of every file before reading events; a file that cannot be opened at
+    # all is skipped and counted (cmsRun's SkipBadFiles), a run where none can be read fails
+    layouts, optional, id_types, files_skipped = {}, {}, {}, []
     for f in files:
-        with uproot.open(f) as fh:
-            if tree_name not in fh:
+        try:
+            fh = uproot.open(f)
+            t = fh[tree_name] if tree_name in fh else None
+            keys = (set(t.keys()) | set(t.keys(recursive=False))) if t is not None else set()
+            ids = t.arrays([b for b in EVENT_ID_BRANCHES if b in keys], entry_stop=1, library="np") if t is not None else {}
+        except Exception as exc:  # noqa: BLE001 - a damaged file: uproot, zlib, OSError ... all mean "cannot read it"
+            files_skipped.append({"file": f, "reason": f"cannot be read ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"})
+            continue
+        with fh:
+            if t is None:
                 raise ConfigError(f"{src._where()}: parameter 'treeName': no tree {tree_name!r} in {f}; keys: {fh.keys(cycle=False)}")
-            t = fh[tree_name]
-            keys = t.keys()
             missing = [b for b in EVENT_ID_BRANCHES if b not in keys]
             if missing:
                 raise MissingBranchesError(f"{f}: tree {tree_name!r} lacks event-id branches {missing}", missing)
-            id_types = id_types or {b: t[b].interpretation.numpy_dtype.newbyteorder("=") for b in EVENT_ID_BRANCHES}
+            id_types = id_types or {b: ids[b].dtype.newbyteorder("=") for b in EVENT_ID_BRANCHES}
             for p in producers:
                 try:
                     lay = detect_layout(keys, p.src, p.pfcands, where=f"{f}: tree {tree_name!r}")
@@ -159,6 +166,9 @@ def run_process(process: Process, *, quiet: bool = False) -> dict:
                     raise MissingBranchesError(f"{p.where}: {exc}", exc.missing) from None
                 layouts[(f, p.label)] = lay
                 optional[f] = optional.get(f, set()) | set(lay.optional_branches(keys))
+    if len(files_skipped) == len(files):
+        raise FormatError("no input file could be read: " + "; ".join(f"{x['file']} {x['reason']}" for x in files_skipped))
+    files = [f for f in files if f not in {x["file"] for x in files_skipped}]
     (out_mod,) = process.outputs.values()
     out_path = out_mod.value("fileName")
     timing = defaultdict(float)
@@ -178,7 +188,7 @@ def run_process(process: Process, *, quiet: bool = False) -> dict:
             for p in producers:
                 branches |= set(layouts[(f, p.label)].branches(p.src))
             t0 = time.perf_counter()
-            for arrays in uproot.iterate(f"{f}:{tree_name}", sorted(branches), step_size=chunk, library="ak"):
+            for arrays in _read(f, tree_name, sorted(branches), chunk):
                 if 0 <= max_events <= n_events:
                     break
                 if max_events >= 0:
@@ -205,13 +215,32 @@ def run_process(process: Process, *, quiet: bool = False) -> dict:
                 t0 = time.perf_counter()
         fout["provenance"] = json.dumps({p.label: p.tagger.provenance() for p in producers}, sort_keys=True)
     skipped = {name: int(sum(p.status[code] for p in producers)) for code, name in TAG_STATUS.items() if code}
-    summary = {"events": n_events, "jets": n_jets, "jets_tagged": int(sum(p.status[0] for p in producers)),
+    summary = {"events": n_events, "files_skipped": files_skipped, "jets": n_jets, "jets_tagged": int(sum(p.status[0] for p in producers)),
                "jets_skipped": skipped, "jets_without_pfcands": skipped["no_constituents"],
                "jets_nonfinite_constituents": skipped["nonfinite_input"], "output": out_path,
                "timing_s": dict(timing), "inference_s": {p.label: p.t_infer for p in producers}}
     if not quiet and process.options.wantSummary:
         _time_report(summary, process, producers)
     return summary
+
+
+def _read(path: str, tree: str, branches: list[str], step: int):
+    """``uproot.iterate`` whose failures (a damaged basket mid-file) are a FormatError naming the file.
+
+    The output is written atomically, so a run stopped this way leaves no output behind.
+    """
+    import uproot
+
+    it = uproot.iterate(f"{path}:{tree}", branches, step_size=step, library="ak")
+    while True:
+        try:
+            arrays = next(it)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - uproot, zlib, OSError ...: one typed error naming the file
+            raise FormatError(f"{path}: cannot read tree {tree!r}, the file is damaged or truncated "
+                              f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from exc
+        yield arrays
 
 
 def _time_report(summary: dict, process: Process, producers) -> None:
@@ -228,6 +257,8 @@ def _time_report(summary: dict, process: Process, producers) -> None:
     rows += [(lab, summary["timing_s"].get(lab, 0.0)) for lab in process.outputs]
     for name, t in rows:
         print(f"TimeReport {t / n:12.6f} {t:12.6f}  {name}")
+    for x in summary["files_skipped"]:
+        print(f"TimeReport ---------- skipped {x['file']}: {x['reason']}")
     print(f"TimeReport ---------- wrote {summary['output']}")
 
 
@@ -237,7 +268,10 @@ def main(argv: list[str] | None = None) -> int:
     A user's mistake (config, files, model) is one line on stderr and exit code 1; ``--debug``
     shows its traceback.
     """
+    from hepjepa.cli import _exit_on_sigterm
+
     argv = list(sys.argv[1:] if argv is None else argv)
+    _exit_on_sigterm()
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
     if not argv or argv[0] in ("-h", "--help"):
