@@ -40,7 +40,7 @@ def _config(variant: str):
 def test_variants_change_one_thing(bench_dirs):
     _, base = _config("long")
     steps, g24 = _config("g24")
-    assert steps == fewshot.FULL_PRETRAIN_STEPS and g24.data.tokenizer["max_groups"] == 24 != base.data.tokenizer["max_groups"]
+    assert steps == fewshot.FULL_PRETRAIN_STEPS and g24.data.tokenizer.max_groups == 24 != base.data.tokenizer.max_groups
     steps, pool = _config("pool")
     assert steps == 2 * fewshot.FULL_PRETRAIN_STEPS
     assert pool.data.train[: len(base.data.train)] == base.data.train and len(pool.data.train) == len(base.data.train) + len(fewshot.CLASSES)

@@ -7,7 +7,7 @@ benchmarks and the tests.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from hepjepa.config import Config, ConfigError
 from hepjepa.downstream.tagger import MODES, Tagger, save_tagger
 
 __all__ = ["FinetuneConfig", "finetune", "predict", "load_labelled_tokens", "remap_labels", "backbone_layer_ids", "param_groups"]
@@ -23,7 +24,7 @@ _INPUTS = ("features", "particle_mask", "group_mask", "centers", "pair_features"
 
 
 @dataclass
-class FinetuneConfig:
+class FinetuneConfig(Config):
     """Training settings, saved with the tagger checkpoint.
 
     Attributes:
@@ -63,28 +64,17 @@ class FinetuneConfig:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+            raise ConfigError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.head not in ("class_attention", "linear"):
-            raise ValueError(f"head must be 'class_attention' or 'linear', got {self.head!r}")
+            raise ConfigError(f"head must be 'class_attention' or 'linear', got {self.head!r}")
         if not 0.0 < self.layer_decay <= 1.0:
-            raise ValueError(f"layer_decay must lie in (0, 1], got {self.layer_decay}")
+            raise ConfigError(f"layer_decay must lie in (0, 1], got {self.layer_decay}")
         if self.backbone_lr_scale < 0.0:
-            raise ValueError(f"backbone_lr_scale must be >= 0, got {self.backbone_lr_scale}")
+            raise ConfigError(f"backbone_lr_scale must be >= 0, got {self.backbone_lr_scale}")
         if not (isinstance(self.head_warmup_epochs, int) and 0 <= self.head_warmup_epochs < self.epochs):
-            raise ValueError(f"head_warmup_epochs={self.head_warmup_epochs!r}: expected an int in [0, epochs={self.epochs})")
+            raise ConfigError(f"head_warmup_epochs={self.head_warmup_epochs!r}: expected an int in [0, epochs={self.epochs})")
         if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "FinetuneConfig":
-        known = {f.name for f in fields(cls)}
-        bad = sorted(set(d) - known)
-        if bad:
-            raise KeyError(f"unknown FinetuneConfig keys {bad}; expected a subset of {sorted(known)}")
-        return cls(**d)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+            raise ConfigError(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
 
 
 def remap_labels(labels: np.ndarray, class_indices: list[int]) -> np.ndarray:

@@ -8,10 +8,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from hepjepa.config import Config, ConfigError
 
 __all__ = [
     "HeadConfig",
@@ -30,7 +32,7 @@ _NEG = -1e9  # additive mask for padding; finite so ONNX and fp16 stay NaN-free
 
 
 @dataclass
-class HeadConfig:
+class HeadConfig(Config):
     """Head settings, saved with every tagger checkpoint.
 
     Attributes:
@@ -51,21 +53,9 @@ class HeadConfig:
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
-            raise ValueError(f"head kind must be one of {sorted(_KINDS)}, got {self.kind!r}")
+            raise ConfigError(f"head kind must be one of {sorted(_KINDS)}, got {self.kind!r}")
         if self.num_blocks < 1 or self.num_heads < 1:
-            raise ValueError(f"num_blocks and num_heads must be >= 1, got {self.num_blocks}, {self.num_heads}")
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "HeadConfig":
-        """Build from a dict; unknown keys raise ``KeyError`` naming them."""
-        known = {f.name for f in fields(cls)}
-        bad = sorted(set(d) - known)
-        if bad:
-            raise KeyError(f"unknown HeadConfig keys {bad}; expected a subset of {sorted(known)}")
-        return cls(**d)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+            raise ConfigError(f"num_blocks and num_heads must be >= 1, got {self.num_blocks}, {self.num_heads}")
 
 
 def masked_pool(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

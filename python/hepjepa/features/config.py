@@ -1,7 +1,8 @@
 """Tokeniser configuration: group sizes and the particle features, declared in data.
 
 The resolved config is saved in checkpoints and in ``preprocess.json`` of exported
-models, so ``to_dict()``/``from_dict()`` round-trip exactly and reject unknown keys.
+models, so ``to_dict()``/``from_dict()`` (``hepjepa.config.Config``) round-trip exactly and
+reject unknown keys.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import dataclasses
 import hashlib
 import json
 import math
-from typing import Any
+
+from hepjepa.config import Config, ConfigError
 
 __all__ = ["FeatureSpec", "TokenizerConfig", "RAW_FEATURES", "DEFAULT_FEATURES"]
 
@@ -24,7 +26,7 @@ RAW_FEATURES: tuple[str, ...] = (
 
 
 @dataclasses.dataclass(frozen=True)
-class FeatureSpec:
+class FeatureSpec(Config):
     """One input feature: normalised value = clip((raw - centre) * scale, -clip, clip).
 
     Args:
@@ -41,12 +43,18 @@ class FeatureSpec:
 
     def __post_init__(self) -> None:
         if self.name not in RAW_FEATURES:
-            raise ValueError(f"unknown feature {self.name!r}; expected one of {RAW_FEATURES}")
+            raise ConfigError(f"unknown feature {self.name!r}; expected one of {RAW_FEATURES}")
+        for f in ("centre", "scale", "clip"):  # 0 and 0.0 are one setting: one JSON form, one fingerprint
+            v = getattr(self, f)
+            if isinstance(v, bool) or not (v is None and f == "clip" or isinstance(v, (int, float))):
+                raise ConfigError(f"feature {self.name!r}: {f}={v!r}; expected a number")
+            if v is not None:
+                object.__setattr__(self, f, float(v))
         for f in ("centre", "scale"):
             if not math.isfinite(getattr(self, f)):
-                raise ValueError(f"feature {self.name!r}: {f}={getattr(self, f)!r} must be finite")
+                raise ConfigError(f"feature {self.name!r}: {f}={getattr(self, f)!r} must be finite")
         if self.clip is not None and not (self.clip > 0):
-            raise ValueError(f"feature {self.name!r}: clip={self.clip!r} must be > 0 or None")
+            raise ConfigError(f"feature {self.name!r}: clip={self.clip!r} must be > 0 or None")
 
 
 # Centres/scales follow ParT's preprocessing for AK8-like jets (pT 500-1000 GeV).
@@ -68,7 +76,7 @@ DEFAULT_FEATURES: tuple[FeatureSpec, ...] = (
 
 
 @dataclasses.dataclass(frozen=True)
-class TokenizerConfig:
+class TokenizerConfig(Config):
     """How jets become groups of particles.
 
     Group count rule: a jet with n particles gets
@@ -93,22 +101,21 @@ class TokenizerConfig:
 
     def __post_init__(self) -> None:
         if not (isinstance(self.group_size, int) and self.group_size >= 1):
-            raise ValueError(f"group_size={self.group_size!r}; expected an int >= 1")
+            raise ConfigError(f"group_size={self.group_size!r}; expected an int >= 1")
         if not (isinstance(self.min_groups, int) and self.min_groups >= 1):
-            raise ValueError(f"min_groups={self.min_groups!r}; expected an int >= 1")
+            raise ConfigError(f"min_groups={self.min_groups!r}; expected an int >= 1")
         if not (isinstance(self.max_groups, int) and self.max_groups >= self.min_groups):
-            raise ValueError(f"max_groups={self.max_groups!r}; expected an int >= min_groups={self.min_groups}")
+            raise ConfigError(f"max_groups={self.max_groups!r}; expected an int >= min_groups={self.min_groups}")
         if self.pad_to_groups is not None and not (isinstance(self.pad_to_groups, int) and self.pad_to_groups >= self.max_groups):
-            raise ValueError(f"pad_to_groups={self.pad_to_groups!r}; expected None or an int >= max_groups={self.max_groups}")
+            raise ConfigError(f"pad_to_groups={self.pad_to_groups!r}; expected None or an int >= max_groups={self.max_groups}")
         if not self.features:
-            raise ValueError("features is empty; expected at least one FeatureSpec")
-        object.__setattr__(self, "features", tuple(
-            f if isinstance(f, FeatureSpec) else FeatureSpec(**f) for f in self.features))
+            raise ConfigError("features is empty; expected at least one FeatureSpec")
+        object.__setattr__(self, "features", tuple(FeatureSpec.from_dict(f) for f in self.features))
         names = [f.name for f in self.features]
         if len(set(names)) != len(names):
-            raise ValueError(f"duplicate feature names in {names}")
+            raise ConfigError(f"duplicate feature names in {names}")
         if not (self.eps > 0):
-            raise ValueError(f"eps={self.eps!r}; expected > 0")
+            raise ConfigError(f"eps={self.eps!r}; expected > 0")
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -133,31 +140,6 @@ class TokenizerConfig:
             return 0
         c = max(self.min_groups, min(self.max_groups, -(-2 * n // self.group_size)))
         return min(c, n)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict; inverse of :meth:`from_dict`."""
-        d = dataclasses.asdict(self)
-        d["features"] = [dataclasses.asdict(f) for f in self.features]
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TokenizerConfig":
-        """Build from :meth:`to_dict` output; unknown keys raise ``KeyError``."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise KeyError(f"unknown TokenizerConfig keys {sorted(unknown)}; expected a subset of {sorted(known)}")
-        d = dict(d)
-        if "features" in d:
-            fk = {f.name for f in dataclasses.fields(FeatureSpec)}
-            feats = []
-            for f in d["features"]:
-                bad = set(f) - fk
-                if bad:
-                    raise KeyError(f"unknown FeatureSpec keys {sorted(bad)}; expected a subset of {sorted(fk)}")
-                feats.append(FeatureSpec(**f))
-            d["features"] = tuple(feats)
-        return cls(**d)
 
     def fingerprint(self) -> str:
         """Stable 16-hex-digit hash of the resolved config (sorted-key JSON, sha256)."""

@@ -16,7 +16,7 @@ from pathlib import Path as _FsPath
 from typing import Any
 
 from hepjepa.deploy import DEFAULT_BATCH_SIZE
-from hepjepa.errors import UserInputError
+from hepjepa.config import ConfigError  # the one config error: a job config that is invalid names module and parameter
 
 __all__ = [
     "ConfigError", "Parameter", "string", "int32", "uint32", "double", "bool", "vstring", "vint32", "vdouble",
@@ -24,8 +24,6 @@ __all__ = [
 ]
 
 
-class ConfigError(UserInputError):
-    """A job config is invalid: names the module, the parameter and what was expected."""
 
 
 class Parameter:

@@ -16,29 +16,31 @@ from typing import Any
 import numpy as np
 import torch
 
-from hepjepa.model.config import JEPAConfig, from_dict, to_dict
+from hepjepa.config import Config, ConfigError, from_dict, to_dict
+from hepjepa.features.config import TokenizerConfig
+from hepjepa.model.config import JEPAConfig
 
 __all__ = ["PretrainConfig", "DataConfig", "MaskConfig", "OptimConfig", "RunConfig", "lr_at", "effective_rank", "pretrain", "load_config", "weights_sha256"]
 
 
 @dataclass
-class DataConfig:
-    train: list = field(default_factory=list)  # JetClass-format ROOT files
+class DataConfig(Config):
+    train: list[str] = field(default_factory=list)  # jet files (any supported format)
     chunk_size: int = 512  # jets read at once
     buffer_size: int = 2048  # shuffle buffer (jets)
-    tokenizer: dict = field(default_factory=dict)  # hepjepa.features.TokenizerConfig keys
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
 
 
 @dataclass
-class MaskConfig:
+class MaskConfig(Config):
     strategy: str = "contiguous"
-    target_scale: list = field(default_factory=lambda: [0.15, 0.2])
+    target_scale: list[float] = field(default_factory=lambda: [0.15, 0.2])
     n_targets: int = 1
-    context_scale: list = field(default_factory=lambda: [0.85, 1.0])
+    context_scale: list[float] = field(default_factory=lambda: [0.85, 1.0])
 
 
 @dataclass
-class OptimConfig:
+class OptimConfig(Config):
     batch_size: int = 64  # per rank
     total_steps: int = 1000
     warmup_steps: int = 100
@@ -50,19 +52,19 @@ class OptimConfig:
 
 
 @dataclass
-class RunConfig:
+class RunConfig(Config):
     out_dir: str = "runs/pretrain"
     seed: int = 0
     checkpoint_every: int = 100
     log_every: int = 10
     deterministic: bool = False
-    stop_at: Any = None  # stop (as if killed) after this step, for resume tests
+    stop_at: int | None = None  # stop (as if killed) after this step, for resume tests
     progress: bool = True
     collapse_std: float = 0.01  # warn when target-embedding std falls below
 
 
 @dataclass
-class PretrainConfig:
+class PretrainConfig(Config):
     model: JEPAConfig = field(default_factory=JEPAConfig)
     data: DataConfig = field(default_factory=DataConfig)
     masks: MaskConfig = field(default_factory=MaskConfig)
@@ -86,7 +88,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         data = yaml.safe_load(p.read_text()) or {}
     for item in overrides or []:
         if "=" not in item:
-            raise ValueError(f"override {item!r}: expected key.sub=value")
+            raise ConfigError(f"override {item!r}: expected key.sub=value")
         key, val = item.split("=", 1)
         d = data
         parts = key.split(".")
@@ -134,7 +136,6 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
     """Run (or resume) pretraining. Returns a summary dict (final loss, jets/s, paths)."""
     import torch.distributed as dist
 
-    from hepjepa.features import TokenizerConfig
     from hepjepa.masks import JEPACollator
     from hepjepa.model.checkpoint import load_checkpoint, save_checkpoint
     from hepjepa.model.jepa import JEPA, ema_momentum
@@ -155,7 +156,7 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
     if cfg.run.deterministic:
         torch.use_deterministic_algorithms(True)
     _seed_all(cfg.run.seed + rank)
-    tok_cfg = TokenizerConfig.from_dict(cfg.data.tokenizer) if cfg.data.tokenizer else TokenizerConfig()
+    tok_cfg = cfg.data.tokenizer
     if len(tok_cfg.feature_names) != cfg.model.backbone.num_features:
         raise ValueError(f"model.backbone.num_features={cfg.model.backbone.num_features} but the tokenizer makes {len(tok_cfg.feature_names)} features {tok_cfg.feature_names}")
     torch.manual_seed(cfg.run.seed)  # same initial weights on every rank
