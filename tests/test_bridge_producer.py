@@ -8,7 +8,15 @@ import numpy as np
 import onnxruntime
 import pytest
 
-from _onnx_models import N_CLASSES, random_inputs, write_preprocess, write_tagger
+from _onnx_models import (
+    N_CLASSES,
+    random_contract_inputs,
+    random_inputs,
+    write_contract_preprocess,
+    write_contract_tagger,
+    write_preprocess,
+    write_tagger,
+)
 
 from hepjepa.bridge import JetTagProducer
 
@@ -36,10 +44,12 @@ def test_parity_any_batching(model, n, batch_size):
         np.testing.assert_array_equal(got, _reference(model, x))
 
 
-def test_fewer_flav_names_take_first_columns(model):
-    x = random_inputs(5)
-    got = JetTagProducer(model_path=model, flav_names=FLAV[:2]).produce(x)
-    np.testing.assert_array_equal(got, _reference(model, x)[:, :2])
+def test_fewer_flav_names_refused(model):
+    """Fewer flav_names than output columns used to drop the last columns silently (fuzz finding 2d)."""
+    from hepjepa._core import ConfigError
+
+    with pytest.raises(ConfigError, match=r"flav_names has only 2 name\(s\) \[prob0, prob1\].*'scores' has 5 columns"):
+        JetTagProducer(model_path=model, flav_names=FLAV[:2])
 
 
 def test_preprocess_json_and_from_pset(model, tmp_path):
@@ -157,3 +167,218 @@ def test_default_batch_size_is_one_number_everywhere(model):
     assert JetTagProducer(model_path=model, flav_names=FLAV).batch_size == DEFAULT_BATCH_SIZE
     assert MODULE_SCHEMAS["JetTagProducer"]["batch_size"].value == DEFAULT_BATCH_SIZE
     assert inspect.signature(JetTagger).parameters["batch_size"].default == DEFAULT_BATCH_SIZE
+
+
+# ---- hardening against hostile inputs (fuzz campaign findings) ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def contract(tmp_path_factory):
+    """(model, preprocess.json) with hepjepa's five inputs, masks and axis names; sha256 recorded."""
+    d = tmp_path_factory.mktemp("c")
+    m = write_contract_tagger(d / "model.onnx")
+    return str(m), str(write_contract_preprocess(d / "preprocess.json", model_path=m))
+
+
+def _producer(contract, **kw):
+    model, pre = contract
+    return JetTagProducer(model_path=model, preprocess_json=pre, **kw)
+
+
+def test_untagged_marker_and_status_codes_are_contract_numbers():
+    """contract.py is the source; the C++ copies must agree."""
+    from hepjepa import _core
+    from hepjepa.contract import TAG_STATUS, UNTAGGED_SCORE
+
+    assert _core.UNTAGGED_SCORE == UNTAGGED_SCORE
+    assert _core.TAG_STATUS == TAG_STATUS
+
+
+def test_produce_with_status(contract):
+    p = _producer(contract, batch_size=3)
+    x = random_contract_inputs(7, n_groups=5)
+    scores, status = p.produce_with_status(x)
+    assert scores.shape == (7, 3) and scores.dtype == np.float32 and status.shape == (7,) and status.dtype == np.int8
+    assert (status == 0).all()
+    np.testing.assert_array_equal(scores, p.produce(x))
+    np.testing.assert_allclose(scores, _reference(contract[0], x), rtol=0, atol=1e-6)
+    s0, st0 = p.produce_with_status(random_contract_inputs(0))
+    assert s0.shape == (0, 3) and st0.shape == (0,)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("name", ["features", "centers", "pair_features"])
+def test_nonfinite_input_refused_with_index(contract, bad, name):
+    """NaN/inf inputs used to give NaN scores without a word (finding 2a)."""
+    x = random_contract_inputs(4, n_groups=3)
+    idx = (2, 1) + (0,) * (x[name].ndim - 2)
+    x[name][idx] = bad
+    with pytest.raises(ValueError, match=rf"input '{name}' holds {bad} at index \({', '.join(map(str, idx))}\)"):
+        _producer(contract).produce(x)
+
+
+def test_huge_finite_input_gives_untagged_row_not_nan(contract):
+    """Finite values that overflow inside the model: that jet is -1 / nonfinite_score, the others unchanged."""
+    p = _producer(contract, batch_size=2)
+    x = random_contract_inputs(5, n_groups=3)
+    want = p.produce(x)
+    for v in (3.4e38, -3.4e38):
+        y = {k: a.copy() for k, a in x.items()}
+        y["pair_features"][3, 0, :, 0] = v  # their sum overflows to inf
+        scores, status = p.produce_with_status(y)
+        assert not np.isnan(scores).any()
+        np.testing.assert_array_equal(status, [0, 0, 0, 4, 0])
+        np.testing.assert_array_equal(scores[3], [-1.0] * 3)
+        np.testing.assert_array_equal(np.delete(scores, 3, 0), np.delete(want, 3, 0))
+
+
+def test_group_counts_must_agree(contract):
+    """A 1-group ``centers`` against 4 groups used to broadcast and score (finding 2b)."""
+    p = _producer(contract)
+    x = random_contract_inputs(3, n_groups=4)
+    y = dict(x, centers=np.ascontiguousarray(x["centers"][:, :1]))
+    with pytest.raises(ValueError, match=r"input 'centers' axis 1 has size 1, but input 'features' axis 1 has size 4.*'groups'"):
+        p.produce(y)
+    y = dict(x, pair_features=np.ascontiguousarray(x["pair_features"][:, :, :3]))
+    with pytest.raises(ValueError, match=r"input 'pair_features' axis 2 has size 3.*axis 1 has size 4"):
+        p.produce(y)
+    y = dict(x, group_mask=np.ascontiguousarray(x["group_mask"][:2]))
+    with pytest.raises(ValueError, match=r"input 'group_mask' has 2 jets, input 'features' has 3"):
+        p.produce(y)
+    y = dict(x, features=np.zeros((3, 4, 2, 4), np.float32))
+    with pytest.raises(ValueError, match=r"input 'features' has shape \(3, 4, 2, 4\).*axis 3 must be 3"):
+        p.produce(y)
+
+
+def test_jets_without_real_groups_are_untagged(contract):
+    """An empty jet used to get a confident score (probQCD 0.998) (finding 2c)."""
+    p = _producer(contract, batch_size=2)
+    x = random_contract_inputs(6, n_groups=4, seed=5)
+    empty = [1, 2, 5]
+    y = {k: v.copy() for k, v in x.items()}
+    for k in y:
+        y[k][empty] = 0
+    scores, status = p.produce_with_status(y)
+    np.testing.assert_array_equal(status, [0, 1, 1, 0, 0, 1])
+    assert (scores[empty] == -1.0).all()
+    kept = [0, 3, 4]
+    # not run at all: the real jets are what a call without the empty ones gives, bit for bit
+    np.testing.assert_array_equal(scores[kept], p.produce({k: np.ascontiguousarray(v[kept]) for k, v in y.items()}))
+    np.testing.assert_allclose(scores[kept], _reference(contract[0], x)[kept], rtol=0, atol=1e-6)
+    y["group_mask"][:] = 0
+    scores, status = p.produce_with_status(y)
+    assert (status == 1).all() and (scores == -1.0).all()
+
+
+@pytest.mark.parametrize("value", [0.5, 2.0, -1.0])
+@pytest.mark.parametrize("name", ["group_mask", "particle_mask"])
+def test_masks_hold_only_0_and_1(contract, name, value):
+    x = random_contract_inputs(3, n_groups=3)
+    x[name][(1, 2) + (0,) * (x[name].ndim - 2)] = value
+    with pytest.raises(ValueError, match=rf"mask input '{name}' holds {value:g} at index \(1, 2"):
+        _producer(contract).produce(x)
+
+
+def test_zero_groups_untag_every_jet(contract, model, tmp_path):
+    """0 groups used to fail inside ONNX Runtime naming a Gemm node (finding 2f)."""
+    scores, status = _producer(contract).produce_with_status(random_contract_inputs(3, n_groups=0))
+    assert scores.shape == (3, 3) and (scores == -1.0).all() and (status == 1).all()
+    p = JetTagProducer(model_path=model, flav_names=FLAV)  # no group_mask: the axis named "groups"
+    scores, status = p.produce_with_status(random_inputs(2, n_groups=0))
+    assert (scores == -1.0).all() and (status == 1).all()
+    # any other empty axis is a caller's bug
+    other = str(write_tagger(tmp_path / "g.onnx", group_axis="G"))
+    with pytest.raises(ValueError, match=r"input 'groups' has shape \(2, 0, 3\): axis 1 is empty"):
+        JetTagProducer(model_path=other, flav_names=FLAV).produce(random_inputs(2, n_groups=0))
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("intra_op_threads", 2**32 + 1, r"'intra_op_threads' must be in 1..1024, got 4294967297"),
+    ("intra_op_threads", 0, r"'intra_op_threads' must be in 1..1024, got 0"),
+    ("batch_size", 2**31, r"'batch_size' must be in 1..1048576, got 2147483648"),
+    ("batch_size", -1, r"'batch_size' must be in 1..1048576, got -1"),
+    ("batch_size", 2**64, r"'batch_size' is 18446744073709551616, which does not fit in a 64-bit integer"),
+])
+def test_integer_parameters_range_checked(model, key, value, match):
+    """2**32 + 1 threads used to become 1; batch_size 2**31 wrapped a size check (finding 2e)."""
+    from hepjepa._core import ConfigError
+
+    with pytest.raises(ConfigError, match=match):
+        JetTagProducer(model_path=model, flav_names=FLAV, **{key: value})
+
+
+def test_list_parameters_must_hold_strings(model):
+    from hepjepa._core import ConfigError
+
+    with pytest.raises(ConfigError, match=r"parameter 'flav_names' must be a list of strings; item 1 is 3 \(int\)"):
+        JetTagProducer(model_path=model, flav_names=["a", 3, "c", "d", "e"])
+
+
+def test_deeply_nested_preprocess_json_refused(model, tmp_path):
+    """100,000 levels used to segfault the JSON conversion (finding 1); the limit is 64."""
+    import json
+
+    from hepjepa._core import ConfigError
+
+    pre = write_preprocess(tmp_path / "p.json")
+    d = json.loads(pre.read_text())
+    text = json.dumps(d)
+    deep_flav = json.dumps(dict(d, flav_names="@")).replace('"@"', "[" * 100_000 + '"a"' + "]" * 100_000)
+    for deep in (deep_flav, text[:-1] + ', "x": ' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "}"):
+        pre.write_text(deep)
+        with pytest.raises(ConfigError, match=rf"{pre}: nested deeper than 64 levels"):
+            JetTagProducer(model_path=model, preprocess_json=str(pre))
+    pre.write_text(text[:-1] + ', "x": ' + "[" * 63 + "]" * 63 + ', "y": "' + "[" * 1000 + '"}')  # 64 levels; [ in a string
+    assert JetTagProducer(model_path=model, preprocess_json=str(pre)).flav_names == FLAV
+
+
+def test_model_sha256_checked(model, tmp_path):
+    """196 of 200 models with 64 zeroed weight bytes used to load and score (finding 3)."""
+    import json
+
+    from hepjepa._core import ConfigError
+
+    pre = write_preprocess(tmp_path / "p.json", model_path=model)
+    assert JetTagProducer(model_path=model, preprocess_json=str(pre)).sha256_verified
+    assert not JetTagProducer(model_path=model, flav_names=FLAV).sha256_verified  # nothing to check against
+    assert "verify_sha256" in JetTagProducer.valid_keys()
+    b = bytearray(open(model, "rb").read())
+    b[len(b) // 2:len(b) // 2 + 64] = bytes(64)
+    bad = tmp_path / "tampered.onnx"
+    bad.write_bytes(bytes(b))
+    with pytest.raises(RuntimeError, match=r"tampered.onnx has sha256 [0-9a-f]{64}.*is not the one preprocess.json describes"
+                                           r".*verify_sha256=false"):
+        JetTagProducer(model_path=str(bad), preprocess_json=str(pre))
+    p = JetTagProducer(model_path=str(bad), preprocess_json=str(pre), verify_sha256=False)  # the explicit opt-out
+    assert not p.sha256_verified
+    d = json.loads(pre.read_text())
+    for v in ("abc", 5, None, "g" * 64):
+        d["sha256"] = {"onnx": v}
+        pre.write_text(json.dumps(d))
+        with pytest.raises(ConfigError, match=r"key 'sha256 -> onnx' must be the model file's sha256"):
+            JetTagProducer(model_path=model, preprocess_json=str(pre))
+    d["sha256"] = "abc"
+    pre.write_text(json.dumps(d))
+    with pytest.raises(ConfigError, match=r"key 'sha256' must be an object"):
+        JetTagProducer(model_path=model, preprocess_json=str(pre))
+
+
+@pytest.mark.parametrize("bad", [[[-1, 4.0], [-1, -1, 3]], [[-1, 1e30], [-1, -1, 3]], [[-1, 4], [-1, -2, 3]]])
+def test_input_shapes_in_preprocess_json_are_integers(model, tmp_path, bad):
+    from hepjepa._core import ConfigError
+
+    pre = write_preprocess(tmp_path / "p.json", input_shapes=bad)
+    with pytest.raises(ConfigError, match=r"key 'input_shapes' must be a list of integer lists"):
+        JetTagProducer(model_path=model, preprocess_json=str(pre))
+
+
+def test_odd_arrays_refused_not_read(contract):
+    p = _producer(contract)
+    x = random_contract_inputs(2, n_groups=2)
+    buf = np.zeros(x["centers"].size * 4 + 1, np.uint8)[1:].view(np.float32).reshape(x["centers"].shape)
+    with pytest.raises(ValueError, match=r"'centers' is not aligned"):
+        p.produce(dict(x, centers=buf))
+    with pytest.raises(ValueError, match="rank 0"):
+        p.produce(dict(x, centers=np.array(1.0, np.float32)))
+    with pytest.raises(ValueError, match="input names must be strings"):
+        p.produce({**x, 3: x["centers"]})

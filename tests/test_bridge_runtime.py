@@ -71,3 +71,57 @@ def test_missing_and_corrupt_model(tmp_path):
     bad.write_bytes(b"\x00garbage")
     with pytest.raises(RuntimeError, match="corrupt.onnx"):
         ONNXRuntime(str(bad))
+
+
+# ---- hardening against hostile inputs (fuzz campaign findings) ---------------------------------------
+
+
+@pytest.mark.parametrize("bad, shown", [(1e30, r"1e\+30 \(float\)"), (True, r"True \(bool\)"), (2.0, r"2.0 \(float\)"),
+                                        (2**62, "4611686018427387904"), (-1, "-1"), ("2", r"'2' \(str\)")])
+def test_input_shapes_entries_are_ints(model, bad, shown):
+    """1e30 in input_shapes used to come out as -9223372036854775808; 2**62 wrapped the size check to 0 (finding 2g)."""
+    rt = ONNXRuntime(model)
+    x = random_inputs(2, n_groups=3)
+    shapes = [[2, 4], [2, 3, 3]]
+    shapes[1][1] = bad
+    with pytest.raises(ValueError, match=rf"input_shapes\[1\] \(input 'groups'\) axis 1 is {shown}.*expected an int in 0\.\.1099511627776"):
+        rt.run(["jet", "groups"], [x["jet"], x["groups"]], shapes)
+    # NumPy integers are integers
+    got = rt.run(["jet", "groups"], [x["jet"], x["groups"]], [[np.int64(2), 4], list(np.array([2, 3, 3]))])
+    assert got[0].shape == (2, 5)
+    with pytest.raises(ValueError, match="input_shapes must be a list"):
+        rt.run(["jet", "groups"], [x["jet"], x["groups"]], "23")
+    with pytest.raises(ValueError, match=r"batch_size is 1e\+30 \(float\)"):
+        rt.run(["jet", "groups"], [x["jet"], x["groups"]], batch_size=1e30)
+
+
+def test_axes_sharing_a_name_must_agree(model):
+    rt = ONNXRuntime(model)
+    x = random_inputs(3, n_groups=3)
+    with pytest.raises(ValueError, match=r"input 'groups' axis 0 has size 2, but input 'jet' axis 0 has size 3.*'batch'"):
+        rt.run(["jet", "groups"], [x["jet"], x["groups"][:2]], [[3, 4], [2, 3, 3]])
+
+
+def test_call_limits(model):
+    """One call of 1e6 jets used to be OOM-killed (~24 GB); the runtime refuses past max_batch / max_elements (finding 4)."""
+    from hepjepa._core import ConfigError
+
+    rt = ONNXRuntime(model)
+    assert (rt.max_batch, rt.max_elements) == (16384, 2**27)
+    n = rt.max_batch + 1
+    x = random_inputs(n, n_groups=1)
+    with pytest.raises(ValueError, match=r"has 16385 jets \(axis 0\).*max_batch = 16384.*JetTagProducer"):
+        rt.run(["jet", "groups"], [x["jet"], x["groups"]], [list(v.shape) for v in x.values()])
+    with pytest.raises(ValueError, match=r"batch_size is 16385; expected an int in 1\.\.16384"):
+        rt.run(["jet", "groups"], [x["jet"], x["groups"]], batch_size=n)
+    small = ONNXRuntime(model, max_batch=4, max_elements=30)
+    x = random_inputs(4, n_groups=2)
+    with pytest.raises(ValueError, match=r"40 values in all.*max_elements = 30.*JetTagProducer"):
+        small.run(["jet", "groups"], [x["jet"], x["groups"]], [[4, 4], [4, 2, 3]])
+    big = ONNXRuntime(model, max_batch=n)
+    x = random_inputs(n, n_groups=1)
+    assert big.run(["jet", "groups"], [x["jet"], x["groups"]], [list(v.shape) for v in x.values()])[0].shape == (n, 5)
+    for kw, match in [({"intra_op_threads": 2**32 + 1}, "intra_op_threads is 4294967297"), ({"max_batch": 0}, "max_batch is 0"),
+                      ({"max_elements": 2**41}, "max_elements is 2199023255552"), ({"intra_op_threads": 1.5}, r"1.5 \(float\)")]:
+        with pytest.raises(ConfigError, match=match):
+            ONNXRuntime(model, **kw)

@@ -242,3 +242,49 @@ def test_missing_branches_name_the_file(tmp_path):
     with pytest.raises(MissingFieldsError) as err:
         read_jets(str(src))
     assert str(src) in str(err.value) and "FatJetPFCands_jetIdx" in str(err.value)
+
+
+def test_jet_tagger_takes_the_producers_status(tmp_path):
+    """A jet with no real group and a jet whose score overflows: marked with their reasons on both backends, never scored."""
+    torch = pytest.importorskip("torch")
+    from test_coffea_processor import Tiny
+
+    from hepjepa.deploy import JetTagger, export_onnx
+    from hepjepa.deploy.export import example_inputs
+    from hepjepa.features import TokenizerConfig
+
+    tok = TokenizerConfig(group_size=4, max_groups=6)
+    nf = len(tok.feature_names)
+    export_onnx(Tiny(nf), tmp_path / "m", tokenizer_config=tok.to_dict(), flav_names=["probQCD", "probTbqq"],
+                group_size=4, n_features=nf, n_groups=4)
+    x = example_inputs(4, 4, nf, batch=3, seed=2)
+    x["group_mask"][1] = 0.0  # no real group
+    x["particle_mask"][1] = 0.0
+    x["features"][1] = 0.0
+    x["pair_features"][2] = 3e38  # finite, but their sum, and so the score, overflows
+    for backend in ("cpp", "onnxruntime"):
+        scores, status = JetTagger(tmp_path / "m", backend=backend).run_with_status(x)
+        assert status.tolist() == [0, 1, 4], backend
+        assert (scores[1:] == -1).all() and np.isfinite(scores).all() and abs(scores[0].sum() - 1) < 1e-5
+
+
+def test_sha256_mismatch_refused_with_an_opt_out(tmp_path):
+    """A model.onnx changed after export is refused by every path; verify_sha256=False is the explicit opt-out."""
+    pytest.importorskip("torch")
+    import shutil
+
+    from hepjepa.deploy import JetTagger, PreprocessMismatchError, shipped_model_dir
+
+    d = tmp_path / "m"
+    shutil.copytree(shipped_model_dir(), d)
+    raw = bytearray((d / "model.onnx").read_bytes())
+    raw[len(raw) // 2:len(raw) // 2 + 64] = bytes(64)  # 64 zeroed weight bytes
+    (d / "model.onnx").write_bytes(bytes(raw))
+    with pytest.raises(PreprocessMismatchError, match="sha256"):
+        JetTagger(d)
+    import hepjepa
+
+    with pytest.raises(RuntimeError, match="sha256"):
+        hepjepa.JetTagProducer(model_path=str(d / "model.onnx"), preprocess_json=str(d / "preprocess.json"))
+    t = JetTagger(d, verify_sha256=False)  # loads: the user said so
+    assert t.verify_sha256 is False

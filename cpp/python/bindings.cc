@@ -13,6 +13,12 @@ using hepjepa::InvalidInput;
 namespace {
 using FArray = py::array_t<float, py::array::c_style>;
 
+std::string typeName(const py::handle& obj) { return py::str(py::type::handle_of(obj).attr("__name__")); }
+std::string reprOf(const py::handle& obj) {
+  std::string r = py::repr(obj);
+  return r.size() > 80 ? r.substr(0, 80) + "..." : r;
+}
+
 // float32 C-contiguous arrays pass through untouched (zero-copy); anything else is refused,
 // so a silent float64 -> float32 downcast or a hidden copy can never happen.
 FArray asFloat32(const py::handle& obj, const std::string& name) {
@@ -24,16 +30,81 @@ FArray asFloat32(const py::handle& obj, const std::string& name) {
                        ", expected float32 (convert with arr.astype(numpy.float32))");
   if (!(a.flags() & py::array::c_style))
     throw InvalidInput("input '" + name + "' is not C-contiguous; pass numpy.ascontiguousarray(arr)");
+  // a view at an odd byte offset of a buffer: reading it as float is undefined behaviour in C++
+  if (!(a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
+    throw InvalidInput("input '" + name + "' is not aligned to 4 bytes; pass arr.copy()");
   return py::reinterpret_borrow<FArray>(a);
 }
 
 std::vector<int64_t> shapeOf(const py::array& a) { return {a.shape(), a.shape() + a.ndim()}; }
 
+bool isInteger(const py::handle& v) {
+  // bool is an int subclass but True as a size is a bug; NumPy integers (arr.shape[0] of a
+  // computed size, np.int64) are integers in all but type
+  if (py::isinstance<py::bool_>(v)) return false;
+  return py::isinstance<py::int_>(v) || py::isinstance(v, py::module_::import("numpy").attr("integer"));
+}
+
+// An int in lo..hi, else E naming `what` and the value: checked here, before any narrowing,
+// because pybind11 would wrap, truncate or refuse with a generic TypeError.
+template <class E>
+int64_t toInt(const py::handle& v, const std::string& what, int64_t lo, int64_t hi, const std::string& hint = "") {
+  const std::string expected = "; expected an int in " + std::to_string(lo) + ".." + std::to_string(hi) + hint;
+  if (!isInteger(v)) throw E(what + " is " + reprOf(v) + " (" + typeName(v) + ")" + expected);
+  int overflow = 0;
+  const long long x = PyLong_AsLongLongAndOverflow(v.ptr(), &overflow);
+  if (x == -1 && PyErr_Occurred()) {
+    PyErr_Clear();
+    throw E(what + " is " + reprOf(v) + " (" + typeName(v) + ")" + expected);
+  }
+  if (overflow || x < lo || x > hi) throw E(what + " is " + reprOf(v) + expected);
+  return x;
+}
+
+std::vector<std::vector<int64_t>> toShapes(const py::object& obj, const std::vector<std::string>& names) {
+  std::vector<std::vector<int64_t>> shapes;
+  if (obj.is_none()) return shapes;
+  auto isSeq = [](const py::handle& h) {
+    return PySequence_Check(h.ptr()) && !py::isinstance<py::str>(h) && !py::isinstance<py::bytes>(h);
+  };
+  if (!isSeq(obj))
+    throw InvalidInput("input_shapes must be a list with one list of ints per input, got " + reprOf(obj) + " (" +
+                       typeName(obj) + ")");
+  const std::string range = " (2^40)";
+  for (size_t i = 0; i < py::len(obj); ++i) {
+    py::object s = obj[py::int_(i)];
+    const std::string which = "input_shapes[" + std::to_string(i) + "]" + (i < names.size() ? " (input '" + names[i] + "')" : "");
+    if (!isSeq(s)) throw InvalidInput(which + " is " + reprOf(s) + " (" + typeName(s) + "); expected a list of ints");
+    shapes.emplace_back();
+    for (size_t d = 0; d < py::len(s); ++d)
+      shapes.back().push_back(toInt<InvalidInput>(s[py::int_(d)], which + " axis " + std::to_string(d), 0,
+                                                  hepjepa::ort::kMaxDeclaredSize, range));
+  }
+  return shapes;
+}
+
 hepjepa::ParamValue toParam(const std::string& key, const py::handle& v) {
   if (py::isinstance<py::bool_>(v)) return v.cast<bool>();
-  if (py::isinstance<py::int_>(v)) return v.cast<int64_t>();
+  if (py::isinstance<py::int_>(v)) {
+    // the range is the C++ side's to check (it names the limits); here only "fits in int64",
+    // which pybind11's own cast refuses with a message naming neither the key nor the value
+    int overflow = 0;
+    const long long x = PyLong_AsLongLongAndOverflow(v.ptr(), &overflow);
+    if (overflow)
+      throw hepjepa::ConfigError("parameter '" + key + "' is " + reprOf(v) + ", which does not fit in a 64-bit integer");
+    return int64_t{x};
+  }
   if (py::isinstance<py::str>(v)) return v.cast<std::string>();
-  if (py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v)) return v.cast<std::vector<std::string>>();
+  if (py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v)) {
+    std::vector<std::string> r;
+    for (auto item : py::reinterpret_borrow<py::sequence>(v)) {
+      if (!py::isinstance<py::str>(item))
+        throw hepjepa::ConfigError("parameter '" + key + "' must be a list of strings; item " + std::to_string(r.size()) +
+                                   " is " + reprOf(item) + " (" + typeName(item) + ")");
+      r.push_back(item.cast<std::string>());
+    }
+    return r;
+  }
   if (py::isinstance(v, py::module_::import("os").attr("PathLike"))) return py::str(v).cast<std::string>();
   throw hepjepa::ConfigError("parameter '" + key + "' has unsupported type " + std::string(py::str(py::type::handle_of(v))));
 }
@@ -41,6 +112,8 @@ hepjepa::ParamValue toParam(const std::string& key, const py::handle& v) {
 std::unique_ptr<hepjepa::JetTagProducer> makeProducer(const py::dict& params) {
   hepjepa::ParameterSet p;
   for (auto& [k, v] : params) {
+    if (!py::isinstance<py::str>(k))
+      throw hepjepa::ConfigError("parameter names must be strings, got " + reprOf(k) + " (" + typeName(k) + ")");
     auto key = k.cast<std::string>();
     if (py::isinstance(v, py::module_::import("os").attr("PathLike"))) {
       p[key] = py::module_::import("os").attr("fspath")(v).cast<std::string>();
@@ -49,6 +122,42 @@ std::unique_ptr<hepjepa::JetTagProducer> makeProducer(const py::dict& params) {
     }
   }
   return std::make_unique<hepjepa::JetTagProducer>(p);
+}
+
+// produce() and produce_with_status(): scores (n_jets, n_flav) float32 [, status (n_jets,) int8]
+py::object produce(const hepjepa::JetTagProducer& self, const py::dict& inputs, bool with_status) {
+  const auto& names = self.inputNames();
+  for (auto& [k, _] : inputs) {
+    if (!py::isinstance<py::str>(k)) throw InvalidInput("input names must be strings, got " + reprOf(k));
+    auto key = k.cast<std::string>();
+    if (std::find(names.begin(), names.end(), key) == names.end()) {
+      std::string valid;
+      for (auto& n : names) valid += (valid.empty() ? "" : ", ") + n;
+      throw InvalidInput("unknown input name '" + key + "'; the producer takes: " + valid);
+    }
+  }
+  std::vector<FArray> keep;
+  std::vector<const float*> ptrs;
+  std::vector<std::vector<int64_t>> shapes;
+  for (auto& n : names) {
+    if (!inputs.contains(n)) throw InvalidInput("missing input '" + n + "'");
+    keep.push_back(asFloat32(inputs[py::str(n)], n));
+    ptrs.push_back(keep.back().data());
+    shapes.push_back(shapeOf(keep.back()));
+  }
+  std::vector<float> scores;
+  std::vector<int8_t> status;
+  {
+    py::gil_scoped_release nogil;
+    scores = self.produce(ptrs, shapes, &status);
+  }
+  const auto n_flav = static_cast<py::ssize_t>(self.flavNames().size());
+  FArray out({static_cast<py::ssize_t>(scores.size()) / n_flav, n_flav});
+  std::copy(scores.begin(), scores.end(), out.mutable_data());
+  if (!with_status) return out;
+  py::array_t<int8_t> st(static_cast<py::ssize_t>(status.size()));
+  std::copy(status.begin(), status.end(), st.mutable_data());
+  return py::make_tuple(out, st);
 }
 }  // namespace
 
@@ -78,21 +187,41 @@ PYBIND11_MODULE(_core, m) {
   });
 
   m.def("ort_version", &hepjepa::ort::ortVersion, "Version of the ONNX Runtime library the bridge runs on.");
+  // the C++ copies of hepjepa.contract's numbers, exported so a test can hold them equal
+  m.attr("UNTAGGED_SCORE") = hepjepa::kUntaggedScore;
+  py::dict status;
+  status[py::int_(int(hepjepa::kTagged))] = "tagged";
+  status[py::int_(int(hepjepa::kNoConstituents))] = "no_constituents";
+  status[py::int_(int(hepjepa::kBadAssociation))] = "bad_association";
+  status[py::int_(int(hepjepa::kNonfiniteInput))] = "nonfinite_input";
+  status[py::int_(int(hepjepa::kNonfiniteScore))] = "nonfinite_score";
+  m.attr("TAG_STATUS") = status;
 
+  const hepjepa::ort::RunLimits default_limits;
   py::class_<hepjepa::ort::ONNXRuntime>(m, "ONNXRuntime")
-      .def(py::init([](const std::string& path, int threads) {
-             auto so = hepjepa::ort::ONNXRuntime::defaultSessionOptions("cpu", threads);
-             return std::make_unique<hepjepa::ort::ONNXRuntime>(path, &so);
+      .def(py::init([](const std::string& path, const py::object& threads, const py::object& max_batch,
+                       const py::object& max_elements) {
+             using hepjepa::ConfigError;
+             const int64_t top = hepjepa::ort::kMaxDeclaredSize;
+             auto so = hepjepa::ort::ONNXRuntime::defaultSessionOptions(
+                 "cpu", toInt<ConfigError>(threads, "intra_op_threads", 1, hepjepa::ort::kMaxIntraOpThreads));
+             hepjepa::ort::RunLimits limits;
+             limits.max_batch = toInt<ConfigError>(max_batch, "max_batch", 1, top);
+             limits.max_elements = toInt<ConfigError>(max_elements, "max_elements", 1, top);
+             return std::make_unique<hepjepa::ort::ONNXRuntime>(path, &so, limits);
            }),
-           py::arg("model_path"), py::arg("intra_op_threads") = 1)
+           py::arg("model_path"), py::arg("intra_op_threads") = 1, py::arg("max_batch") = default_limits.max_batch,
+           py::arg("max_elements") = default_limits.max_elements)
       .def(
           "run",
           [](const hepjepa::ort::ONNXRuntime& self, const std::vector<std::string>& names, const py::sequence& values,
-             std::optional<std::vector<std::vector<int64_t>>> shapes, std::optional<std::vector<std::string>> outs,
-             int64_t batch_size) {
+             const py::object& shapes_obj, std::optional<std::vector<std::string>> outs, const py::object& batch_obj) {
             if (py::len(values) != names.size())
               throw InvalidInput("got " + std::to_string(py::len(values)) + " input arrays for " +
                                  std::to_string(names.size()) + " input names");
+            const auto shapes = toShapes(shapes_obj, names);
+            const int64_t batch_size = toInt<InvalidInput>(batch_obj, "batch_size", 1, self.limits().max_batch,
+                                                           " (max_batch)");
             std::vector<FArray> keep;
             std::vector<const float*> ptrs;
             std::vector<size_t> sizes;
@@ -105,8 +234,8 @@ PYBIND11_MODULE(_core, m) {
             std::vector<std::vector<int64_t>> rshapes;
             {
               py::gil_scoped_release nogil;
-              self.runInto(names, ptrs, sizes, shapes.value_or(std::vector<std::vector<int64_t>>{}),
-                           outs.value_or(std::vector<std::string>{}), result, &rshapes, batch_size);
+              self.runInto(names, ptrs, sizes, shapes, outs.value_or(std::vector<std::string>{}), result, &rshapes,
+                           batch_size);
             }
             py::list out;
             for (size_t i = 0; i < result.size(); ++i) {
@@ -120,6 +249,8 @@ PYBIND11_MODULE(_core, m) {
           py::arg("output_names") = py::none(), py::arg("batch_size") = 1)
       .def_property_readonly("input_names", &hepjepa::ort::ONNXRuntime::getInputNames)
       .def_property_readonly("output_names", &hepjepa::ort::ONNXRuntime::getOutputNames)
+      .def_property_readonly("max_batch", [](const hepjepa::ort::ONNXRuntime& r) { return r.limits().max_batch; })
+      .def_property_readonly("max_elements", [](const hepjepa::ort::ONNXRuntime& r) { return r.limits().max_elements; })
       .def("input_shape", &hepjepa::ort::ONNXRuntime::getInputShape, py::arg("name"))
       .def("output_shape", &hepjepa::ort::ONNXRuntime::getOutputShape, py::arg("name"));
 
@@ -128,39 +259,15 @@ PYBIND11_MODULE(_core, m) {
       .def_static("from_pset", [](const py::dict& d) { return makeProducer(d); }, py::arg("pset"))
       .def_static("valid_keys", &hepjepa::JetTagProducer::validKeys)
       .def(
-          "produce",
-          [](const hepjepa::JetTagProducer& self, const py::dict& inputs) {
-            const auto& names = self.inputNames();
-            for (auto& [k, _] : inputs) {
-              auto key = k.cast<std::string>();
-              if (std::find(names.begin(), names.end(), key) == names.end()) {
-                std::string valid;
-                for (auto& n : names) valid += (valid.empty() ? "" : ", ") + n;
-                throw InvalidInput("unknown input name '" + key + "'; the producer takes: " + valid);
-              }
-            }
-            std::vector<FArray> keep;
-            std::vector<const float*> ptrs;
-            std::vector<std::vector<int64_t>> shapes;
-            for (auto& n : names) {
-              if (!inputs.contains(n)) throw InvalidInput("missing input '" + n + "'");
-              keep.push_back(asFloat32(inputs[py::str(n)], n));
-              ptrs.push_back(keep.back().data());
-              shapes.push_back(shapeOf(keep.back()));
-            }
-            std::vector<float> scores;
-            {
-              py::gil_scoped_release nogil;
-              scores = self.produce(ptrs, shapes);
-            }
-            const auto n_flav = static_cast<py::ssize_t>(self.flavNames().size());
-            FArray out({static_cast<py::ssize_t>(scores.size()) / n_flav, n_flav});
-            std::copy(scores.begin(), scores.end(), out.mutable_data());
-            return out;
-          },
+          "produce", [](const hepjepa::JetTagProducer& self, const py::dict& inputs) { return produce(self, inputs, false); },
+          py::arg("inputs"))
+      .def(
+          "produce_with_status",
+          [](const hepjepa::JetTagProducer& self, const py::dict& inputs) { return produce(self, inputs, true); },
           py::arg("inputs"))
       .def_property_readonly("input_names", &hepjepa::JetTagProducer::inputNames)
       .def_property_readonly("output_names", &hepjepa::JetTagProducer::outputNames)
       .def_property_readonly("flav_names", &hepjepa::JetTagProducer::flavNames)
-      .def_property_readonly("batch_size", &hepjepa::JetTagProducer::batchSize);
+      .def_property_readonly("batch_size", &hepjepa::JetTagProducer::batchSize)
+      .def_property_readonly("sha256_verified", &hepjepa::JetTagProducer::sha256Verified);
 }

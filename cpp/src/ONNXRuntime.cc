@@ -1,7 +1,8 @@
 #include "hepjepa/ONNXRuntime.h"
 
 #include <filesystem>
-#include <numeric>
+#include <map>
+#include <tuple>
 #include <sstream>
 
 #include "hepjepa/Exceptions.h"
@@ -24,22 +25,46 @@ size_t indexOf(const std::vector<std::string>& names, const std::string& name, c
 }
 }  // namespace
 
+int64_t elementCount(const std::vector<int64_t>& shape, const std::string& what) {
+  int64_t n = 1;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] < 0 || shape[d] > kMaxDeclaredSize)
+      throw InvalidInput(what + " has shape " + shapeStr(shape) + ": axis " + std::to_string(d) + " is " +
+                         std::to_string(shape[d]) + ", expected 0.." + std::to_string(kMaxDeclaredSize));
+    // both factors are <= 2^40, so the product can exceed int64: check it, never let it wrap
+    if (__builtin_mul_overflow(n, shape[d], &n) || n > kMaxDeclaredSize)
+      throw InvalidInput(what + " has shape " + shapeStr(shape) + ": more than " + std::to_string(kMaxDeclaredSize) +
+                         " values in all");
+  }
+  return n;
+}
+
 Ort::Env& ONNXRuntime::env() {
   // one Env per process, as in CMSSW; created on first use so library load never touches ORT.
   static Ort::Env e(ORT_LOGGING_LEVEL_ERROR, "hepjepa");
   return e;
 }
 
-Ort::SessionOptions ONNXRuntime::defaultSessionOptions(const std::string& backend, int intra_op_threads) {
+Ort::SessionOptions ONNXRuntime::defaultSessionOptions(const std::string& backend, int64_t intra_op_threads) {
   if (backend != "cpu") throw ConfigError("backend '" + backend + "' is not supported; valid: cpu");
-  if (intra_op_threads < 1) throw ConfigError("intra_op_threads must be >= 1, got " + std::to_string(intra_op_threads));
+  // checked here, before the narrowing to ORT's int, so that 2^32 + 1 cannot become 1
+  if (intra_op_threads < 1 || intra_op_threads > kMaxIntraOpThreads)
+    throw ConfigError("intra_op_threads must be in 1.." + std::to_string(kMaxIntraOpThreads) + ", got " +
+                      std::to_string(intra_op_threads));
   Ort::SessionOptions so;
-  so.SetIntraOpNumThreads(intra_op_threads);
+  so.SetIntraOpNumThreads(static_cast<int>(intra_op_threads));
   so.SetInterOpNumThreads(1);
   return so;
 }
 
-ONNXRuntime::ONNXRuntime(const std::string& model_path, const Ort::SessionOptions* session_options) {
+ONNXRuntime::ONNXRuntime(const std::string& model_path, const Ort::SessionOptions* session_options,
+                         const RunLimits& limits)
+    : limits_(limits) {
+  if (limits.max_batch < 1 || limits.max_batch > kMaxDeclaredSize)
+    throw ConfigError("max_batch must be in 1.." + std::to_string(kMaxDeclaredSize) + ", got " + std::to_string(limits.max_batch));
+  if (limits.max_elements < 1 || limits.max_elements > kMaxDeclaredSize)
+    throw ConfigError("max_elements must be in 1.." + std::to_string(kMaxDeclaredSize) + ", got " +
+                      std::to_string(limits.max_elements));
   if (!std::filesystem::is_regular_file(model_path)) throw ModelNotFound("ONNX model not found: " + model_path);
   try {
     if (session_options) {
@@ -51,7 +76,17 @@ ONNXRuntime::ONNXRuntime(const std::string& model_path, const Ort::SessionOption
     Ort::AllocatorWithDefaultOptions alloc;
     for (size_t i = 0; i < session_->GetInputCount(); ++i) {
       input_names_.emplace_back(session_->GetInputNameAllocated(i, alloc).get());
-      input_shapes_.push_back(session_->GetInputTypeInfo(i).GetTensorTypeAndShapeInfo().GetShape());
+      // the shape info is a view into the type info: keep that alive while reading it
+      const Ort::TypeInfo type_info = session_->GetInputTypeInfo(i);
+      auto info = type_info.GetTensorTypeAndShapeInfo();
+      input_shapes_.push_back(info.GetShape());
+      input_types_.push_back(info.GetElementType());
+      // copied: the const char*s belong to the type info, which dies at the end of this scope
+      std::vector<const char*> raw(input_shapes_.back().size(), nullptr);
+      if (!raw.empty()) info.GetSymbolicDimensions(raw.data(), raw.size());
+      std::vector<std::string> symbols;
+      for (const char* s : raw) symbols.emplace_back(s ? s : "");
+      input_symbols_.push_back(std::move(symbols));
     }
     for (size_t i = 0; i < session_->GetOutputCount(); ++i) {
       output_names_.emplace_back(session_->GetOutputNameAllocated(i, alloc).get());
@@ -69,6 +104,50 @@ const std::vector<int64_t>& ONNXRuntime::getInputShape(const std::string& name) 
 }
 const std::vector<int64_t>& ONNXRuntime::getOutputShape(const std::string& name) const {
   return output_shapes_[indexOf(output_names_, name, "output")];
+}
+const std::vector<std::string>& ONNXRuntime::getInputSymbolicShape(const std::string& name) const {
+  return input_symbols_[indexOf(input_names_, name, "input")];
+}
+ONNXTensorElementDataType ONNXRuntime::getInputType(const std::string& name) const {
+  return input_types_[indexOf(input_names_, name, "input")];
+}
+
+std::vector<int64_t> ONNXRuntime::checkShapes(const std::vector<std::string>& input_names,
+                                              const std::vector<std::vector<int64_t>>& shapes) const {
+  if (shapes.size() != input_names.size())
+    throw InvalidInput("got " + std::to_string(shapes.size()) + " input shapes for " +
+                       std::to_string(input_names.size()) + " inputs");
+  std::vector<int64_t> counts;
+  // symbolic name -> (input, axis, size) of its first use: ORT itself does not compare them and
+  // broadcasts a size-1 axis silently (a `centers` of 1 group against 4 groups gave scores)
+  std::map<std::string, std::tuple<size_t, size_t, int64_t>> first;
+  for (size_t i = 0; i < input_names.size(); ++i) {
+    const size_t m = indexOf(input_names_, input_names[i], "input");
+    const auto& model_shape = input_shapes_[m];
+    const auto& shape = shapes[i];
+    if (shape.size() != model_shape.size())
+      throw InvalidInput("input '" + input_names[i] + "' has rank " + std::to_string(shape.size()) + " " +
+                         shapeStr(shape) + ", the model expects rank " + std::to_string(model_shape.size()) + " " +
+                         shapeStr(model_shape));
+    counts.push_back(elementCount(shape, "input '" + input_names[i] + "'"));
+    for (size_t d = 0; d < shape.size(); ++d) {
+      if (model_shape[d] >= 0 && model_shape[d] != shape[d])
+        throw InvalidInput("input '" + input_names[i] + "' has shape " + shapeStr(shape) + ", the model expects " +
+                           shapeStr(model_shape) + " (-1 = any): axis " + std::to_string(d) + " must be " +
+                           std::to_string(model_shape[d]));
+      const auto& sym = input_symbols_[m][d];
+      if (model_shape[d] >= 0 || sym.empty()) continue;
+      auto [it, fresh] = first.try_emplace(sym, i, d, shape[d]);
+      if (fresh) continue;
+      const auto& [i0, d0, size0] = it->second;
+      if (shape[d] != size0)
+        throw InvalidInput("input '" + input_names[i] + "' axis " + std::to_string(d) + " has size " +
+                           std::to_string(shape[d]) + ", but input '" + input_names[i0] + "' axis " +
+                           std::to_string(d0) + " has size " + std::to_string(size0) +
+                           ": both are the model's dimension '" + sym + "', which must have one size per call");
+    }
+  }
+  return counts;
 }
 
 FloatArrays ONNXRuntime::run(const std::vector<std::string>& input_names, const FloatArrays& input_values,
@@ -97,37 +176,49 @@ void ONNXRuntime::runInto(const std::vector<std::string>& input_names, const std
   if (!input_shapes.empty() && input_shapes.size() != input_names.size())
     throw InvalidInput("got " + std::to_string(input_shapes.size()) + " input shapes for " +
                        std::to_string(input_names.size()) + " inputs");
-  if (batch_size < 1) throw InvalidInput("batch_size must be >= 1, got " + std::to_string(batch_size));
+  if (batch_size < 1 || batch_size > limits_.max_batch)
+    throw InvalidInput("batch_size must be in 1.." + std::to_string(limits_.max_batch) + " (max_batch), got " +
+                       std::to_string(batch_size));
+  for (size_t i = 0; i < input_names.size(); ++i)
+    for (size_t k = 0; k < i; ++k)
+      if (input_names[k] == input_names[i]) throw InvalidInput("input '" + input_names[i] + "' is given twice");
+  std::vector<std::vector<int64_t>> filled;
+  if (input_shapes.empty()) {
+    for (auto& name : input_names) {
+      filled.push_back(getInputShape(name));
+      for (auto& d : filled.back())
+        if (d < 0) d = batch_size;
+    }
+  }
+  const auto& shapes = input_shapes.empty() ? filled : input_shapes;
+  const auto counts = checkShapes(input_names, shapes);
+  int64_t total = 0;
+  for (size_t i = 0; i < input_names.size(); ++i) {
+    const auto& model_shape = getInputShape(input_names[i]);
+    if (!model_shape.empty() && model_shape[0] < 0 && shapes[i][0] > limits_.max_batch)
+      throw InvalidInput("input '" + input_names[i] + "' has " + std::to_string(shapes[i][0]) +
+                         " jets (axis 0), more than this ONNXRuntime takes in one call (max_batch = " +
+                         std::to_string(limits_.max_batch) + "); pass them through JetTagProducer, which splits "
+                         "them into batch_size chunks, or raise the limit (max_batch)");
+    total += counts[i];  // each count <= 2^40 and there are few inputs: no overflow
+    if (input_sizes[i] != static_cast<size_t>(counts[i]))
+      throw InvalidInput("input '" + input_names[i] + "' has " + std::to_string(input_sizes[i]) +
+                         " values, expected " + std::to_string(counts[i]) + " for shape " + shapeStr(shapes[i]));
+  }
+  if (total > limits_.max_elements)
+    throw InvalidInput("the inputs hold " + std::to_string(total) + " values in all, more than this ONNXRuntime takes "
+                       "in one call (max_elements = " + std::to_string(limits_.max_elements) +
+                       "); pass them through JetTagProducer, which splits them into batch_size chunks, or raise "
+                       "the limit (max_elements)");
   // ORT wants inputs in any order but all present; order ours as the caller gave them.
   std::vector<Ort::Value> tensors;
   std::vector<const char*> in_names;
   auto mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
   for (size_t i = 0; i < input_names.size(); ++i) {
-    const auto& model_shape = input_shapes_[indexOf(input_names_, input_names[i], "input")];
-    std::vector<int64_t> shape;
-    if (input_shapes.empty()) {
-      shape = model_shape;
-      for (auto& d : shape)
-        if (d < 0) d = batch_size;
-    } else {
-      shape = input_shapes[i];
-      if (shape.size() != model_shape.size())
-        throw InvalidInput("input '" + input_names[i] + "' has rank " + std::to_string(shape.size()) +
-                           " " + shapeStr(shape) + ", the model expects rank " + std::to_string(model_shape.size()) +
-                           " " + shapeStr(model_shape));
-      for (size_t d = 0; d < shape.size(); ++d)
-        if (shape[d] < 0 || (model_shape[d] >= 0 && model_shape[d] != shape[d]))
-          throw InvalidInput("input '" + input_names[i] + "' has shape " + shapeStr(shape) +
-                             ", the model expects " + shapeStr(model_shape) + " (-1 = any)");
-    }
-    size_t expected = std::accumulate(shape.begin(), shape.end(), size_t{1},
-                                      [](size_t a, int64_t b) { return a * static_cast<size_t>(b); });
-    if (input_sizes[i] != expected)
-      throw InvalidInput("input '" + input_names[i] + "' has " + std::to_string(input_sizes[i]) +
-                         " values, expected " + std::to_string(expected) + " for shape " + shapeStr(shape));
     // ORT never writes to inputs; the const_cast is the C API's signature, not a mutation.
-    tensors.emplace_back(Ort::Value::CreateTensor<float>(mem, const_cast<float*>(input_data[i]), expected,
-                                                         shape.data(), shape.size()));
+    tensors.emplace_back(Ort::Value::CreateTensor<float>(mem, const_cast<float*>(input_data[i]),
+                                                         static_cast<size_t>(counts[i]), shapes[i].data(),
+                                                         shapes[i].size()));
     in_names.push_back(input_names[i].c_str());
   }
   const auto& outs = output_names.empty() ? output_names_ : output_names;

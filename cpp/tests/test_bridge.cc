@@ -1,13 +1,19 @@
 // C++ unit tests of the bridge (plain checks + ctest; no external framework).
-// argv[1]: folder with tagger.onnx, preprocess.json, corrupt.onnx (written by tests/_onnx_models.py).
+// argv[1]: folder with tagger.onnx, preprocess.json, corrupt.onnx, contract.onnx and
+// contract_preprocess.json (written by tests/_onnx_models.py); the tests write scratch files there.
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <functional>
 #include <iostream>
+#include <iterator>
+#include <limits>
 #include <thread>
 
 #include "hepjepa/Exceptions.h"
 #include "hepjepa/JetTagProducer.h"
 #include "hepjepa/ONNXRuntime.h"
+#include "hepjepa/Sha256.h"
 
 namespace {
 int failures = 0;
@@ -36,6 +42,34 @@ std::vector<float> ramp(size_t n, float scale) {
   std::vector<float> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = std::sin(scale * static_cast<float>(i));
   return v;
+}
+std::string readFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+void writeFile(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+// Inputs of contract.onnx (features (N,G,2,3), particle_mask (N,G,2), group_mask (N,G),
+// centers (N,G,2), pair_features (N,G,G,4)); jet j has 1 + j % G real groups.
+struct ContractInputs {
+  std::vector<std::vector<float>> values;
+  std::vector<std::vector<int64_t>> shapes;
+};
+ContractInputs contractInputs(int64_t n, int64_t g) {
+  ContractInputs x;
+  x.shapes = {{n, g, 2, 3}, {n, g, 2}, {n, g}, {n, g, 2}, {n, g, g, 4}};
+  for (auto& s : x.shapes) {
+    size_t size = 1;
+    for (auto d : s) size *= static_cast<size_t>(d);
+    x.values.push_back(ramp(size, 0.37f + 0.1f * static_cast<float>(x.values.size())));
+  }
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t k = 0; k < g; ++k) {
+      const float real = k < 1 + j % g ? 1.f : 0.f;
+      x.values[2][static_cast<size_t>(j * g + k)] = real;
+      for (int p = 0; p < 2; ++p) x.values[1][static_cast<size_t>((j * g + k) * 2 + p)] = p == 0 ? real : 0.f;
+    }
+  return x;
 }
 }  // namespace
 
@@ -96,6 +130,211 @@ int main(int argc, char** argv) {
   expectThrow<hepjepa::ConfigError>(
       [&] { hepjepa::JetTagProducer p({{"model_path", model}, {"flav_names", std::vector<std::string>(6, "x")}}); },
       "too many flav_names", "only 5");
+
+  expectThrow<hepjepa::ConfigError>(
+      [&] { hepjepa::JetTagProducer p({{"model_path", model}, {"flav_names", std::vector<std::string>(2, "x")}}); },
+      "too few flav_names (used to drop columns silently)", "one name per column");
+
+  // ---- SHA-256 against FIPS 180-4's test vectors, one-shot and fed in odd pieces
+  using hepjepa::sha256Hex;
+  check(sha256Hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "sha256('')");
+  check(sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "sha256('abc')");
+  check(sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+        "sha256(448-bit message: two padding blocks)");
+  const std::string million(1000000, 'a');
+  check(sha256Hex(million) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0", "sha256(1e6 x 'a')");
+  {
+    hepjepa::Sha256 h;
+    for (size_t pos = 0, step = 1; pos < million.size(); pos += step, step = step * 3 % 1021 + 1)
+      h.update(million.data() + pos, std::min(step, million.size() - pos));
+    check(h.hexDigest() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0", "sha256 in pieces");
+  }
+  for (size_t len : {55, 56, 63, 64, 65, 119, 120}) {  // the padding boundaries, file vs memory
+    const std::string m(len, 'x');
+    writeFile(dir + "/sha_probe.bin", m);
+    check(hepjepa::sha256File(dir + "/sha_probe.bin") == sha256Hex(m), "sha256File == sha256Hex, length " + std::to_string(len));
+  }
+  expectThrow<hepjepa::ModelNotFound>([&] { hepjepa::sha256File(dir + "/nothere.bin"); }, "sha256File of a missing file", "nothere.bin");
+
+  // ---- preprocess.json: nesting limit before parsing, sha256 of model.onnx
+  const std::string pre = dir + "/preprocess.json", pre_text = readFile(pre);
+  {
+    hepjepa::JetTagProducer p(ps);
+    check(p.sha256Verified(), "model.onnx checked against preprocess.json's sha256.onnx");
+  }
+  auto withKey = [&](const std::string& key_and_value) {  // preprocess.json + one more key
+    return pre_text.substr(0, pre_text.rfind('}')) + ", " + key_and_value + "}";
+  };
+  const std::string deep = dir + "/deep.json";
+  writeFile(deep, withKey("\"x\": " + std::string(100000, '[') + std::string(100000, ']')));
+  expectThrow<hepjepa::ConfigError>([&] { hepjepa::JetTagProducer p({{"model_path", model}, {"preprocess_json", deep}}); },
+                                    "100,000-deep preprocess.json (used to segfault)", "deep.json: nested deeper than 64");
+  std::string flav_deep = pre_text;
+  flav_deep.replace(flav_deep.find("\"flav_names\": ["), 15, "\"flav_names\": " + std::string(100000, '['));
+  flav_deep.insert(flav_deep.find(']', flav_deep.find("\"flav_names\"")), std::string(99999, ']'));
+  writeFile(deep, flav_deep);
+  expectThrow<hepjepa::ConfigError>([&] { hepjepa::JetTagProducer p({{"model_path", model}, {"preprocess_json", deep}}); },
+                                    "100,000-deep flav_names", "nested deeper than 64");
+  writeFile(deep, withKey("\"x\": " + std::string(63, '[') + std::string(63, ']')));  // 64 levels with the object
+  { hepjepa::JetTagProducer p({{"model_path", model}, {"preprocess_json", deep}}); check(p.flavNames().size() == 5, "64 levels load"); }
+  writeFile(deep, withKey("\"x\": \"" + std::string(1000, '[') + "\\\"{\""));  // brackets in a string do not nest
+  { hepjepa::JetTagProducer p({{"model_path", model}, {"preprocess_json", deep}}); check(p.flavNames().size() == 5, "brackets in strings"); }
+  writeFile(deep, withKey("\"input_shapes_x\": 1").replace(pre_text.find("[[-1, 4]"), 8, "[[-1, 4.5]"));
+  expectThrow<hepjepa::ConfigError>([&] { hepjepa::JetTagProducer p({{"model_path", model}, {"preprocess_json", deep}}); },
+                                    "non-integer input_shapes (nlohmann casts 4.5 silently)", "key 'input_shapes' must be");
+
+  std::string tampered_bytes = readFile(model);
+  std::memset(&tampered_bytes[tampered_bytes.size() / 2], 0, 64);
+  const std::string tampered = dir + "/tampered.onnx";
+  writeFile(tampered, tampered_bytes);
+  expectThrow<hepjepa::ModelError>(
+      [&] { hepjepa::JetTagProducer p({{"model_path", tampered}, {"preprocess_json", pre}}); },
+      "model.onnx with 64 zeroed bytes (used to load and score)", "is not the one preprocess.json describes");
+  {
+    hepjepa::JetTagProducer p({{"model_path", tampered}, {"preprocess_json", pre}, {"verify_sha256", false}});
+    check(!p.sha256Verified(), "verify_sha256=false skips the check");
+  }
+  std::string bad_sha = pre_text;
+  bad_sha.replace(bad_sha.find("\"onnx\": \"") + 9, 4, "zzzz");
+  writeFile(deep, bad_sha);
+  expectThrow<hepjepa::ConfigError>([&] { hepjepa::JetTagProducer p({{"model_path", model}, {"preprocess_json", deep}}); },
+                                    "sha256.onnx not hex", "key 'sha256 -> onnx' must be");
+
+  // ---- integer parameters are range-checked before narrowing
+  expectThrow<hepjepa::ConfigError>(
+      [&] { hepjepa::JetTagProducer p({{"model_path", model}, {"preprocess_json", pre}, {"intra_op_threads", (int64_t{1} << 32) + 1}}); },
+      "intra_op_threads 2^32+1 (used to become 1)", "4294967297");
+  expectThrow<hepjepa::ConfigError>(
+      [&] { hepjepa::JetTagProducer p({{"model_path", model}, {"preprocess_json", pre}, {"batch_size", int64_t{1} << 31}}); },
+      "batch_size 2^31", "must be in 1..1048576, got 2147483648");
+  expectThrow<hepjepa::ConfigError>([&] { ONNXRuntime::defaultSessionOptions("cpu", int64_t{1} << 32); }, "threads 2^32", "4294967296");
+
+  // ---- runtime: per-call limits and shared symbolic axes
+  {
+    ONNXRuntime small(model, nullptr, hepjepa::ort::RunLimits{2, 1000});
+    expectThrow<hepjepa::InvalidInput>([&] { small.run({"jet", "groups"}, {jet, groups}, {{n, 4}, {n, g, 3}}); },
+                                       "batch past max_batch", "pass them through JetTagProducer");
+    ONNXRuntime tiny(model, nullptr, hepjepa::ort::RunLimits{16, 20});
+    expectThrow<hepjepa::InvalidInput>([&] { tiny.run({"jet", "groups"}, {jet, groups}, {{n, 4}, {n, g, 3}}); },
+                                       "values past max_elements", "max_elements = 20");
+    expectThrow<hepjepa::ConfigError>([&] { ONNXRuntime x(model, nullptr, hepjepa::ort::RunLimits{0, 10}); }, "max_batch 0", "max_batch");
+  }
+  expectThrow<hepjepa::InvalidInput>([&] { rt.run({"jet", "groups"}, {ramp(2 * 4, 1.f), groups}, {{2, 4}, {n, g, 3}}); },
+                                     "runtime: jet axis differs", "dimension 'batch'");
+  expectThrow<hepjepa::InvalidInput>(
+      [&] { rt.run({"jet", "groups"}, {jet, groups}, {{n, 4}, {int64_t{1} << 40, int64_t{1} << 40, 3}}); },
+      "runtime: shape product overflows", "values in all");
+
+  // ---- producer on a model with hepjepa's five inputs and masks
+  const std::string cmodel = dir + "/contract.onnx";
+  hepjepa::JetTagProducer cp({{"model_path", cmodel}, {"preprocess_json", dir + "/contract_preprocess.json"},
+                              {"batch_size", int64_t{2}}});
+  check(cp.sha256Verified() && cp.flavNames().size() == 3, "contract model loads");
+  const int64_t cn = 5, cg = 4;
+  auto cx = contractInputs(cn, cg);
+  std::vector<int8_t> st;
+  auto base = cp.produce(cx.values, cx.shapes, &st);
+  check(st == std::vector<int8_t>(cn, hepjepa::kTagged) && base.size() == cn * 3, "all jets tagged");
+  {
+    // jets 1 and 3 without a real group: untagged, not run; the others as if called alone
+    auto e = cx;
+    for (int64_t j : {1, 3})
+      for (size_t i = 0; i < e.values.size(); ++i) {
+        const size_t row = e.values[i].size() / cn;
+        std::fill_n(e.values[i].begin() + static_cast<std::ptrdiff_t>(j * row), row, 0.f);
+      }
+    auto got = cp.produce(e.values, e.shapes, &st);
+    check(st == std::vector<int8_t>{0, 1, 0, 1, 0}, "empty jets get status no_constituents");
+    ContractInputs kept;
+    for (size_t i = 0; i < e.values.size(); ++i) {
+      const size_t row = e.values[i].size() / cn;
+      kept.values.emplace_back();
+      for (int64_t j : {0, 2, 4})
+        kept.values[i].insert(kept.values[i].end(), e.values[i].begin() + static_cast<std::ptrdiff_t>(j * row),
+                              e.values[i].begin() + static_cast<std::ptrdiff_t>((j + 1) * row));
+      kept.shapes.push_back(e.shapes[i]);
+      kept.shapes.back()[0] = 3;
+    }
+    auto alone = cp.produce(kept.values, kept.shapes);
+    for (int c = 0; c < 3; ++c) {
+      check(got[1 * 3 + c] == hepjepa::kUntaggedScore && got[3 * 3 + c] == hepjepa::kUntaggedScore, "empty jets score -1");
+      for (int k = 0; k < 3; ++k) check(got[static_cast<size_t>(2 * k * 3 + c)] == alone[static_cast<size_t>(k * 3 + c)],
+                                        "real jets bit-identical to a call without the empty ones");
+    }
+    for (auto& v : e.values[2]) v = 0.f;  // no jet has a real group
+    got = cp.produce(e.values, e.shapes, &st);
+    check(st == std::vector<int8_t>(cn, hepjepa::kNoConstituents) && got == std::vector<float>(cn * 3, -1.f), "all jets empty");
+  }
+  {
+    auto z = contractInputs(3, 0);  // zero groups: used to fail inside ORT naming no input
+    auto got = cp.produce(z.values, z.shapes, &st);
+    check(st == std::vector<int8_t>(3, hepjepa::kNoConstituents) && got == std::vector<float>(9, -1.f), "zero groups");
+  }
+  {
+    auto b = cx;  // centers with 1 group against 4: used to broadcast and score
+    b.shapes[3][1] = 1;
+    b.values[3].resize(cn * 2);
+    expectThrow<hepjepa::InvalidInput>([&] { cp.produce(b.values, b.shapes); }, "group counts differ",
+                                       "input 'centers' axis 1 has size 1, but input 'features' axis 1 has size 4");
+    b = cx;
+    b.shapes[4][2] = 3;
+    b.values[4].resize(static_cast<size_t>(cn * cg * 3 * 4));
+    expectThrow<hepjepa::InvalidInput>([&] { cp.produce(b.values, b.shapes); }, "pair_features groups twice", "'pair_features' axis 2");
+  }
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                    -std::numeric_limits<float>::infinity()}) {
+    auto b = cx;
+    b.values[0][((1 * cg + 2) * 2 + 0) * 3 + 1] = bad;  // features[1, 2, 0, 1]
+    expectThrow<hepjepa::InvalidInput>([&] { cp.produce(b.values, b.shapes); }, "non-finite input",
+                                       "input 'features' holds " + std::string(std::isnan(bad) ? "nan" : bad > 0 ? "inf" : "-inf") +
+                                           " at index (1, 2, 0, 1)");
+  }
+  {
+    auto b = cx;
+    b.values[4][0] = 3e38f;  // finite, but pair_features' sum overflows to inf inside the model
+    b.values[4][4] = 3e38f;
+    auto got = cp.produce(b.values, b.shapes, &st);
+    check(st == std::vector<int8_t>{4, 0, 0, 0, 0}, "huge finite input: status nonfinite_score");
+    for (size_t k = 0; k < got.size(); ++k)
+      check(k < 3 ? got[k] == -1.f : got[k] == base[k], "nonfinite score -> -1, the other jets unchanged");
+    for (float v : {0.5f, 2.f, -1.f}) {
+      b = cx;
+      b.values[2][7] = v;  // group_mask[1, 3]
+      expectThrow<hepjepa::InvalidInput>([&] { cp.produce(b.values, b.shapes); }, "mask not 0/1", "mask input 'group_mask' holds");
+      b = cx;
+      b.values[1][5] = v;  // particle_mask[0, 2, 1]
+      expectThrow<hepjepa::InvalidInput>([&] { cp.produce(b.values, b.shapes); }, "mask not 0/1", "'particle_mask' holds");
+    }
+  }
+  {
+    // shapes that wrap a size_t product, negative axes: refused before any pointer is read
+    std::vector<const float*> none(5, nullptr);
+    const int64_t big = int64_t{1} << 31;
+    expectThrow<hepjepa::InvalidInput>(
+        [&] { cp.produce(none, {{2, big, 2, 3}, {2, big, 2}, {2, big}, {2, big, 2}, {2, big, big, 4}}); },
+        "overflowing shape", "values in all");
+    expectThrow<hepjepa::InvalidInput>(
+        [&] { cp.produce(none, {{2, -4, 2, 3}, {2, -4, 2}, {2, -4}, {2, -4, 2}, {2, -4, -4, 4}}); }, "negative axis", "axis 1 is -4");
+    expectThrow<hepjepa::InvalidInput>(
+        [&] { cp.produce(none, {{2, 4, 2, 3}, {2, 4, 2}, {2, 4}, {2, 4, 2}, {2, 4, 4, 5}}); }, "fixed axis", "axis 3 must be 4");
+    auto got = prod.produce(std::vector<std::vector<float>>{jet, {}}, {{n, 4}, {n, 0, 3}}, &st);
+    check(st == std::vector<int8_t>(n, hepjepa::kNoConstituents) && got == std::vector<float>(n * 5, -1.f),
+          "zero groups on a model without group_mask");
+  }
+  // threads with status on the contract model
+  {
+    std::vector<std::thread> cts;
+    std::vector<int> cbad(4, 0);
+    for (int t = 0; t < 4; ++t)
+      cts.emplace_back([&, t] {
+        std::vector<int8_t> s;
+        for (int r = 0; r < 50; ++r)
+          if (cp.produce(cx.values, cx.shapes, &s) != base || s != std::vector<int8_t>(cn, 0)) ++cbad[t];
+      });
+    for (auto& t : cts) t.join();
+    for (int t = 0; t < 4; ++t) check(cbad[t] == 0, "contract threads == serial");
+  }
 
   if (failures) { std::cerr << failures << " failure(s)\n"; return 1; }
   std::cout << "all C++ bridge checks passed (ORT " << hepjepa::ort::ortVersion() << ")\n";

@@ -1,6 +1,9 @@
-// Loads an ONNX tagger and runs hepjepa::JetTagProducer on a few jets of constant inputs.
+// Loads an ONNX tagger and runs hepjepa::JetTagProducer on a few synthetic jets.
 // usage: tag_jets MODEL.onnx PREPROCESS.json [N_JETS]
-// Every model input gets shape (N_JETS, dims...) with each dynamic (-1) axis set to 4.
+// Every model input gets shape (N_JETS, dims...) with each dynamic (-1) axis set to 4 groups.
+// The producer refuses masks other than 0/1 and skips jets without a real group, so the jets
+// are built as a tokeniser would: jet j has 1 + j % 4 real groups (mask 1), the rest padding
+// (mask 0); every other input is a constant 0.5.
 #include <iostream>
 #include <string>
 
@@ -12,8 +15,19 @@ int main(int argc, char** argv) {
     std::cerr << "usage: tag_jets MODEL.onnx PREPROCESS.json [N_JETS]\n";
     return 2;
   }
-  const int64_t n_jets = argc > 3 ? std::stoll(argv[3]) : 3;
   try {
+    int64_t n_jets = 3;
+    if (argc > 3) {
+      size_t used = 0;
+      try {
+        n_jets = std::stoll(argv[3], &used);
+      } catch (const std::logic_error&) {  // stoll's invalid_argument / out_of_range name no value
+        used = 0;
+      }
+      if (used != std::string(argv[3]).size() || n_jets < 1 || n_jets > 1000000)
+        throw std::invalid_argument("N_JETS must be an integer in 1..1000000, got '" + std::string(argv[3]) + "'");
+    }
+    const int64_t n_groups = 4;
     hepjepa::JetTagProducer producer({{"model_path", std::string(argv[1])},
                                       {"preprocess_json", std::string(argv[2])},
                                       {"batch_size", int64_t{2}}});
@@ -24,20 +38,34 @@ int main(int argc, char** argv) {
       shape[0] = n_jets;
       size_t size = 1;
       for (size_t d = 1; d < shape.size(); ++d) {
-        if (shape[d] < 0) shape[d] = 4;
+        if (shape[d] < 0) shape[d] = n_groups;
         size *= static_cast<size_t>(shape[d]);
       }
-      inputs.emplace_back(size * static_cast<size_t>(n_jets), 0.5f);
+      const bool mask = name == hepjepa::JetTagProducer::kGroupMask || name == hepjepa::JetTagProducer::kParticleMask;
+      std::vector<float> values(size * static_cast<size_t>(n_jets), 0.5f);
+      if (mask) {
+        // masks are (jets, groups, ...): value 1 for the jet's real groups, 0 for its padding
+        const size_t per_group = shape.size() > 1 ? size / static_cast<size_t>(shape[1]) : size;
+        for (size_t k = 0; k < values.size(); ++k) {
+          const int64_t jet = static_cast<int64_t>(k / size);
+          const int64_t group = static_cast<int64_t>((k % size) / per_group);
+          values[k] = group < 1 + jet % n_groups ? 1.f : 0.f;
+        }
+      }
+      inputs.push_back(std::move(values));
       shapes.push_back(shape);
     }
-    const auto scores = producer.produce(inputs, shapes);
+    std::vector<int8_t> status;
+    const auto scores = producer.produce(inputs, shapes, &status);
     const auto& flav = producer.flavNames();
+    int64_t tagged = 0;
     for (int64_t j = 0; j < n_jets; ++j) {
       std::cout << "jet " << j << ":";
       for (size_t c = 0; c < flav.size(); ++c) std::cout << " " << flav[c] << "=" << scores[j * flav.size() + c];
-      std::cout << "\n";
+      std::cout << " status=" << int(status[j]) << "\n";
+      tagged += status[j] == hepjepa::kTagged;
     }
-    std::cout << "ORT " << hepjepa::ort::ortVersion() << ", " << n_jets << " jets tagged\n";
+    std::cout << "ORT " << hepjepa::ort::ortVersion() << ", " << tagged << " jets tagged\n";
   } catch (const std::exception& e) {
     std::cerr << "tag_jets: " << e.what() << "\n";
     return 1;

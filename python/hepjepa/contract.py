@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_BATCH_SIZE",
     "FLAG_FIELDS",
     "KINEMATIC_FIELDS",
+    "MASK_NEG",
     "MODEL_INPUTS",
     "PARTICLE_FIELDS",
     "TAG_STATUS",
@@ -32,6 +33,11 @@ __all__ = [
 
 #: The five model (and ONNX) inputs, in graph order; ``Tokens.model_inputs()`` returns them so.
 MODEL_INPUTS: tuple[str, ...] = ("features", "particle_mask", "group_mask", "centers", "pair_features")
+
+#: The additive "minus infinity" that masks padding in attention, pooling and heads: finite so that
+#: ONNX export and fully padded rows stay NaN-free, and small enough in magnitude to survive fp16
+#: (max 65504), while exp(MASK_NEG) is exactly 0 in float32.
+MASK_NEG = -1e4
 
 #: Per-particle four-momentum fields (GeV) every tokeniser needs.
 KINEMATIC_FIELDS: tuple[str, ...] = ("px", "py", "pz", "energy")

@@ -5,11 +5,24 @@ ONNX jet-tag producers (validated parameter set, one shared runtime, per-thread 
 Inputs must be float32 C-contiguous NumPy arrays (passed without copies); other dtypes
 or layouts are refused with a ValueError naming the input.
 
+The producer refuses (ValueError, naming the input and the index or axes) NaN/inf values,
+masks (``group_mask``, ``particle_mask``) other than 0/1, and shapes that differ from the
+model or from each other (axes sharing a symbolic name such as ``groups``). A jet it cannot
+tag gets ``hepjepa.contract.UNTAGGED_SCORE`` (-1) in every column and a
+``hepjepa.contract.TAG_STATUS`` code from ``produce_with_status``: 1 (no_constituents) for
+a jet whose ``group_mask`` row is all 0 or a call with 0 groups (not run), 4
+(nonfinite_score) for a jet the model scores NaN/inf. With ``preprocess_json`` holding
+``sha256.onnx``, a ``model_path`` with another sha256 is refused (RuntimeError) unless
+``verify_sha256=False``. ``ONNXRuntime.run`` refuses calls past ``max_batch`` jets (default
+16384) or ``max_elements`` input values (default 2**27); the producer splits into
+``batch_size`` chunks.
+
 Examples::
 
     from hepjepa.bridge import JetTagProducer
     p = JetTagProducer(model_path="model.onnx", preprocess_json="preprocess.json")
     scores = p.produce({"features": f, ...})   # (n_jets, len(p.flav_names)) float32
+    scores, status = p.produce_with_status({"features": f, ...})   # + (n_jets,) int8
 """
 
 from __future__ import annotations

@@ -123,6 +123,8 @@ class JetTagger:
         backend: one of :data:`BACKENDS`.
         intra_op_threads: ONNX Runtime intra-op threads (CMSSW's default 1).
         batch_size: jets per ONNX Runtime call.
+        verify_sha256: refuse a ``model.onnx`` whose sha256 differs from ``preprocess.json``'s
+            (the default); False is the explicit opt-out.
 
     The ONNX Runtime session is built on first use in each process and never pickled, so a
     tagger travels cheaply to Futures/Dask workers (as coffea's ``ml_tools`` wrappers do).
@@ -134,7 +136,7 @@ class JetTagger:
     """
 
     def __init__(self, model=None, *, preprocess_json=None, backend: str = "cpp", intra_op_threads: int = 1,
-                 batch_size: int = DEFAULT_BATCH_SIZE):
+                 batch_size: int = DEFAULT_BATCH_SIZE, verify_sha256: bool = True):
         from hepjepa.deploy.preprocess import particle_fields, validate_preprocess
         from hepjepa.features import TokenizerConfig
 
@@ -146,7 +148,8 @@ class JetTagger:
         onnx_path, pre_path = resolve_model(model, preprocess_json)
         self.model_path, self.preprocess_json = str(onnx_path.resolve()), str(pre_path.resolve())
         self.model_dir = str(onnx_path.resolve().parent)
-        self.preprocess = validate_preprocess(self.model_path, self.preprocess_json)
+        self.verify_sha256 = bool(verify_sha256)
+        self.preprocess = validate_preprocess(self.model_path, self.preprocess_json, verify_sha256=self.verify_sha256)
         self.tokenizer = TokenizerConfig.from_dict(self.preprocess["tokenizer"])
         self.required_fields, self.zero_filled_fields = particle_fields(self.preprocess)
         self.flav_names: tuple[str, ...] = tuple(self.preprocess["flav_names"])
@@ -254,26 +257,39 @@ class JetTagger:
                 status[keep[e.jets]] = _STATUS["nonfinite_input"]
                 keep = np.delete(keep, e.jets)
                 continue
-            out = self.run(tokens.model_inputs())  # (n_keep, n_flav)
-            finite = np.isfinite(out).all(axis=1)
-            status[keep[~finite]] = _STATUS["nonfinite_score"]
-            scores[keep[finite]] = out[finite]
+            out, st = self.run_with_status(tokens.model_inputs())  # (n_keep, n_flav), (n_keep,)
+            status[keep] = st
+            good = st == 0
+            scores[keep[good]] = out[good]
             break
         return TagResult(scores=scores, status=status, flav_names=self.flav_names)
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Scores (N, n_flav) float32 of token inputs (the five ``hepjepa.contract.MODEL_INPUTS``)."""
+        """Scores (N, n_flav) float32 of token inputs (the five ``hepjepa.contract.MODEL_INPUTS``); -1 rows untagged."""
+        return self.run_with_status(inputs)[0]
+
+    def run_with_status(self, inputs: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(scores (N, n_flav) float32, status (N,) int8) of token inputs.
+
+        The C++ producer marks a jet with no real group (status 1) and a NaN/inf score (4)
+        itself; onnxruntime's scores are checked here the same way.
+        """
         inputs = {k: np.ascontiguousarray(inputs[k], dtype=np.float32) for k in MODEL_INPUTS}
         n = inputs[MODEL_INPUTS[0]].shape[0]
         if n == 0:
-            return np.zeros((0, len(self.flav_names)), np.float32)
+            return np.zeros((0, len(self.flav_names)), np.float32), np.zeros(0, np.int8)
         if self.backend == "cpp":
-            return np.asarray(self._get_session().produce(inputs), dtype=np.float32)
+            scores, status = self._get_session().produce_with_status(inputs)
+            return np.asarray(scores, dtype=np.float32), np.asarray(status, dtype=np.int8)
         sess = self._get_session()
         scores_name = [self.preprocess["output_names"][0]]
-        out = [sess.run(scores_name, {k: v[i:i + self.batch_size] for k, v in inputs.items()})[0]
-               for i in range(0, n, self.batch_size)]
-        return np.concatenate(out).astype(np.float32)
+        out = np.concatenate([sess.run(scores_name, {k: v[i:i + self.batch_size] for k, v in inputs.items()})[0]
+                              for i in range(0, n, self.batch_size)]).astype(np.float32)
+        status = np.zeros(n, np.int8)
+        status[inputs["group_mask"].reshape(n, -1).sum(1) == 0] = _STATUS["no_constituents"]
+        status[(status == 0) & ~np.isfinite(out).all(axis=1)] = _STATUS["nonfinite_score"]
+        out[status != 0] = UNTAGGED_SCORE
+        return out, status
 
     # ---- helpers
     def _check_fields(self, fields) -> None:
@@ -291,7 +307,8 @@ class JetTagger:
                 self._session = hepjepa.JetTagProducer(
                     model_path=self.model_path, preprocess_json=self.preprocess_json,
                     input_names=list(self.preprocess["input_names"]), output_names=list(self.preprocess["output_names"]),
-                    flav_names=list(self.flav_names), batch_size=self.batch_size, intra_op_threads=self.intra_op_threads)
+                    flav_names=list(self.flav_names), batch_size=self.batch_size, intra_op_threads=self.intra_op_threads,
+                    verify_sha256=self.verify_sha256)
             else:
                 import onnxruntime as ort
 

@@ -98,12 +98,14 @@ def particle_fields(pre: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return req, zero
 
 
-def validate_preprocess(model_path: str | Path, preprocess: dict | str | Path) -> dict:
+def validate_preprocess(model_path: str | Path, preprocess: dict | str | Path, verify_sha256: bool = True) -> dict:
     """Check that ``preprocess`` describes ``model_path``: names, ranks, fixed dims, hash.
 
     Args:
         model_path: ``model.onnx``.
         preprocess: the dict, or a path to ``preprocess.json``.
+        verify_sha256: compare the model file's sha256 with the one recorded at export (the
+            explicit opt-out, for a model deliberately edited after export).
 
     Returns:
         the preprocess dict.
@@ -147,6 +149,13 @@ def validate_preprocess(model_path: str | Path, preprocess: dict | str | Path) -
         d = graph.output[0].type.tensor_type.shape.dim
         if len(d) == 2 and d[1].HasField("dim_value") and d[1].dim_value != len(pre["flav_names"]):
             diffs.append(f"output width {d[1].dim_value} != {len(pre['flav_names'])} flav_names {pre['flav_names']}")
+    tok = pre.get("tokenizer")
+    if isinstance(tok, dict) and "features" in shapes and len(shapes["features"]) == 4:
+        k, f = shapes["features"][2], shapes["features"][3]
+        n_feat = len(tok.get("features", ())) if "features" in tok else None
+        if tok.get("group_size") not in (None, k) or (n_feat is not None and n_feat != f):
+            diffs.append(f"tokenizer makes groups of {tok.get('group_size')} particles with {n_feat} features, "
+                         f"but input 'features' is (.., {k}, {f})")
     labels = pre.get("class_labels")
     if labels is not None:
         from hepjepa.deploy.export import class_labels
@@ -158,8 +167,8 @@ def validate_preprocess(model_path: str | Path, preprocess: dict | str | Path) -
         else:
             if list(labels) != want_labels:
                 diffs.append(f"class_labels {list(labels)} do not match flav_names {pre['flav_names']} (expected {want_labels})")
-    want_sha = pre["sha256"].get("onnx")
-    if want_sha is not None:
+    want_sha = pre["sha256"].get("onnx") if isinstance(pre["sha256"], dict) else None
+    if want_sha is not None and verify_sha256:
         have = hashlib.sha256(model_path.read_bytes()).hexdigest()
         if have != want_sha:
             diffs.append(f"onnx sha256: model file {have[:16]}..., preprocess.json {want_sha[:16]}... (preprocess.json of another model?)")

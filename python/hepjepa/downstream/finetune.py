@@ -16,11 +16,11 @@ import torch
 import torch.nn.functional as F
 
 from hepjepa.config import Config, ConfigError
+from hepjepa.contract import MODEL_INPUTS
 from hepjepa.downstream.tagger import MODES, Tagger, save_tagger
 
 __all__ = ["FinetuneConfig", "finetune", "predict", "load_labelled_tokens", "remap_labels", "backbone_layer_ids", "param_groups"]
 
-_INPUTS = ("features", "particle_mask", "group_mask", "centers", "pair_features")
 
 
 @dataclass
@@ -125,7 +125,7 @@ def _batch(tokens, idx: np.ndarray) -> tuple[torch.Tensor, ...]:
     gm = tokens.group_mask[idx]
     G = max(1, int(gm.sum(1).max()))
     out = []
-    for name in _INPUTS:
+    for name in MODEL_INPUTS:
         a = getattr(tokens, name)[idx]
         a = a[:, :G, :G] if name == "pair_features" else a[:, :G]
         out.append(torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)))

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from hepjepa.config import Config, ConfigError
+from hepjepa.contract import MASK_NEG
 
 __all__ = [
     "HeadConfig",
@@ -28,7 +29,7 @@ __all__ = [
 #: Targets of the regression head, in output order.
 REGRESSION_TARGETS: tuple[str, ...] = ("jet_mass", "jet_sdmass", "tau21", "tau32")
 
-_NEG = -1e9  # additive mask for padding; finite so ONNX and fp16 stay NaN-free
+_NEG = MASK_NEG  # the contract's additive mask for padding: finite, so ONNX and fp16 stay NaN-free
 
 
 @dataclass

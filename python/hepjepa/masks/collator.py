@@ -7,13 +7,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from hepjepa.contract import MODEL_INPUTS
 from hepjepa.masks.contiguous_blocks import contiguous_order
 from hepjepa.masks.random_blocks import random_order
 
 __all__ = ["JEPACollator", "STRATEGIES", "MODEL_INPUTS"]
 
 STRATEGIES = {"random": random_order, "contiguous": contiguous_order}
-MODEL_INPUTS = ("features", "particle_mask", "group_mask", "centers", "pair_features")
 
 
 class JEPACollator:

@@ -13,9 +13,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hepjepa.contract import MASK_NEG
+
 __all__ = ["Attention", "NEG_INF"]
 
-NEG_INF = -1e4  # "minus infinity" that survives fp16 and ONNX export
+NEG_INF = MASK_NEG  # the contract's "minus infinity" (survives fp16 and ONNX export)
 
 
 class Attention(nn.Module):

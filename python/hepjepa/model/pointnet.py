@@ -6,10 +6,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hepjepa.contract import MASK_NEG
+
 __all__ = ["PointNet"]
 
-# padding value for the max-pool: large negative but finite (ONNX/NaN safe)
-_NEG = -1e4
+# padding value for the max-pool: the contract's large negative but finite "minus infinity" (ONNX/NaN safe)
+_NEG = MASK_NEG
 
 
 class PointNet(nn.Module):

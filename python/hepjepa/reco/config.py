@@ -106,6 +106,7 @@ MODULE_SCHEMAS: dict[str, dict[str, Parameter]] = {
         "batch_size": uint32(DEFAULT_BATCH_SIZE),
         "intra_op_threads": uint32(1),
         "backend": string("cpu"),
+        "verify_sha256": bool(True),  # refuse a model.onnx whose sha256 is not preprocess.json's
         "debug": bool(False),
     },
     "NanoAODSource": {

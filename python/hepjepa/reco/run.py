@@ -103,7 +103,7 @@ class _Producer:
         threads = p["intra_op_threads"] if p["intra_op_threads"] != 1 else n_threads
         try:
             self.tagger = JetTagger(model, preprocess_json=p["preprocess_json"] or None, backend="cpp",
-                                    intra_op_threads=threads, batch_size=p["batch_size"])
+                                    intra_op_threads=threads, batch_size=p["batch_size"], verify_sha256=p["verify_sha256"])
         except UserInputError as exc:
             raise ConfigError(f"{self.where}: {exc}") from exc
         self.src, self.pfcands = p["src"], p["pfcands"]
