@@ -288,3 +288,23 @@ def test_sha256_mismatch_refused_with_an_opt_out(tmp_path):
         hepjepa.JetTagProducer(model_path=str(d / "model.onnx"), preprocess_json=str(d / "preprocess.json"))
     t = JetTagger(d, verify_sha256=False)  # loads: the user said so
     assert t.verify_sha256 is False
+
+
+def test_old_readme_snippet_points_to_the_right_form_and_marks_empty_jets():
+    """The old README path (tokenize with default settings, then the producer): an error naming the fix; empty jets -1."""
+    import hepjepa
+    from _samples import coffea_sample
+
+    from hepjepa.deploy import JetTagger, shipped_model_dir
+    from hepjepa.features import TokenizerConfig, tokenize
+
+    d = shipped_model_dir()
+    jets = read_jets(coffea_sample("nano_tt_v15.root"))  # two FatJets have no PF-candidate rows
+    producer = hepjepa.JetTagProducer(model_path=str(d / "model.onnx"), preprocess_json=str(d / "preprocess.json"))
+    with pytest.raises(ValueError, match=r"axis 2 must be 8; tokenise with the model's own settings.*JetTagger"):
+        producer.produce(tokenize(jets, TokenizerConfig()).model_inputs())
+    tagger = JetTagger(d)
+    scores = producer.produce(tokenize(jets, tagger.tokenizer).model_inputs())
+    empty = ak.to_numpy(ak.num(jets.px)) == 0
+    assert empty.sum() == 2 and (scores[empty] == -1).all()  # was probQCD 0.998 for such a jet
+    np.testing.assert_allclose(scores, tagger.tag(jets).scores, atol=1e-6)

@@ -361,7 +361,17 @@ std::vector<float> JetTagProducer::produce(const std::vector<const float*>& inpu
                          input_names_[0] + "' has " + std::to_string(n_jets));
   }
   // ranks, fixed axes, shared symbolic axes ("batch", "groups"), overflow-checked counts
-  const std::vector<int64_t> counts = runtime_->checkShapes(input_names_, shapes);
+  std::vector<int64_t> counts;
+  try {
+    counts = runtime_->checkShapes(input_names_, shapes);
+  } catch (const InvalidInput& e) {
+    // a fixed axis of another size is almost always tokens made with other tokeniser settings
+    // (group size, feature list) than the model's: say where the right ones are
+    const std::string msg = e.what();
+    if (msg.find("must be") == std::string::npos) throw;
+    throw InvalidInput(msg + "; tokenise with the model's own settings (preprocess.json 'tokenizer'), as "
+                             "hepjepa.deploy.JetTagger(model_dir).tag(jets) does");
+  }
   const size_t n_flav = flav_names_.size();
   std::vector<float> scores(static_cast<size_t>(n_jets) * n_flav, kUntaggedScore);
   if (status) status->assign(static_cast<size_t>(n_jets), kTagged);
