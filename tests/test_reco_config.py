@@ -145,7 +145,7 @@ def test_constituents_match_reference_loop(tmp_path, naming):
 
 
 def test_missing_branches_listed(tmp_path):
-    with pytest.raises(association.MissingBranchesError, match=r"lacks \['FatJetPFCands_jetIdx'\].*supported layouts: PFNano.*NanoAODv15"):
+    with pytest.raises(association.MissingFieldsError, match=r"lacks \['FatJetPFCands_jetIdx'\].*supported layouts: PFNano.*NanoAODv15"):
         association.detect_layout(["nFatJet", "FatJet_pt", "FatJetPFCands_pFCandsIdx"] + [f"PFCands_{f}" for f in association.PF_KINEMATICS])
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 __all__ = [
     "FormatError",
     "HepjepaError",
+    "InputFileError",
+    "MissingFieldsError",
     "MissingParticleFieldsError",
     "ModelNotFoundError",
     "UserInputError",
@@ -28,8 +30,43 @@ class UserInputError(HepjepaError, ValueError):
     """An input (file, model, option, config value, array) is not usable; the message says which."""
 
 
-class FormatError(UserInputError):
-    """A file is not in the format expected (wrong tree/key/columns/shape, unreadable or corrupt)."""
+class InputFileError(UserInputError):
+    """An input file (or fileset) cannot be used: missing, unreadable, of the wrong kind; the message names it."""
+
+
+class FormatError(InputFileError):
+    """A file is not in the format expected (wrong tree/key/columns/shape, unreadable or damaged)."""
+
+
+class MissingFieldsError(FormatError, KeyError):
+    """A file lacks branches/columns/arrays the reader or job needs: the one type for it, everywhere.
+
+    Attributes:
+        path: the file (or the input, as the message names it).
+        missing: the names that are absent.
+        near: for each missing name, the closest names present in the file.
+    """
+
+    def __init__(self, path, fmt: str, missing, available=(), message: str | None = None):
+        import difflib
+
+        self.path = str(path)
+        self.format = fmt
+        self.missing = list(missing)
+        available = list(available)
+        # case-insensitive: 'Y' is the near match of 'y'
+        lower: dict[str, str] = {}
+        for a in available:
+            lower.setdefault(a.lower(), a)
+        self.near = {m: [lower[c] for c in difflib.get_close_matches(m.lower(), list(lower), n=3, cutoff=0.6)] for m in self.missing}
+        if message is None:
+            hints = "; ".join(f"{m!r} -> did you mean {n}?" for m, n in self.near.items() if n)
+            shown = self.missing if len(self.missing) <= 12 else self.missing[:12] + [f"... ({len(self.missing)} in all)"]
+            message = f"{self.path}: not a {fmt} file, missing {shown}" + (f" ({hints})" if hints else "")
+        super().__init__(message)
+
+    def __str__(self) -> str:  # KeyError quotes its argument; keep the message readable
+        return str(self.args[0])
 
 
 class ModelNotFoundError(UserInputError, FileNotFoundError):

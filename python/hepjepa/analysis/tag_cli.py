@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 
 from hepjepa._io import atomic_path
-from hepjepa.errors import UserInputError
+from hepjepa.errors import InputFileError, UserInputError
 
 __all__ = ["EXECUTORS", "TagInputError", "add_arguments", "run", "run_tag", "load_fileset"]
 
@@ -34,8 +34,8 @@ EXECUTORS = ("iterative", "futures", "dask")
 SAMPLE_JETS, SAMPLE_BACKGROUND_JETS = 400, 5000
 
 
-class TagInputError(UserInputError):
-    """An input file, tree, branch set, fileset, model or option is not usable; the message names it."""
+#: the main job's name for an input (file, fileset, model, option) it cannot use: the project's InputFileError
+TagInputError = InputFileError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -120,13 +120,10 @@ def _fileset_from_globs(patterns: list[str], tree: str) -> dict:
 
 
 def _executor(name: str, workers: int, progress: bool, scheduler: str | None = None):
-    """``hepjepa.coffea.runner.make_executor`` with its errors as :class:`TagInputError`."""
-    from hepjepa.coffea.runner import InputFileError, make_executor
+    """``hepjepa.coffea.runner.make_executor`` (its errors are :class:`TagInputError`)."""
+    from hepjepa.coffea.runner import make_executor
 
-    try:
-        return make_executor(name, workers, progress, scheduler)
-    except InputFileError as e:
-        raise TagInputError(str(e)) from e
+    return make_executor(name, workers, progress, scheduler)
 
 
 def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = "iterative", workers: int = 2,
@@ -157,7 +154,7 @@ def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = 
 
     from hepjepa.analysis import _plots, _summary
     from hepjepa.coffea import JEPATagProcessor
-    from hepjepa.coffea.runner import InputFileError, run_processor
+    from hepjepa.coffea.runner import run_processor
 
     if not isinstance(chunksize, int) or chunksize < 1:
         raise TagInputError(f"chunksize must be >= 1, got {chunksize}")
@@ -177,8 +174,6 @@ def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = 
         t0 = time.perf_counter()
         out, skipped = run_processor(fileset, proc, exe, chunksize=chunksize, progress=progress)
         wall = time.perf_counter() - t0
-    except InputFileError as e:
-        raise TagInputError(str(e)) from e
     finally:
         for h in dask_handles or ():
             h.close()

@@ -6,7 +6,8 @@ does not import torch.
 """
 
 from hepjepa.coffea.processor import CUTFLOW_KEYS, JEPATagProcessor
-from hepjepa.coffea.runner import EXECUTORS, InputFileError, check_fileset, make_executor, run_processor
+from hepjepa.coffea.runner import EXECUTORS, check_fileset, make_executor, run_processor
+from hepjepa.errors import InputFileError
 from hepjepa.coffea.schema import LINK_FIELD, NanoAODSchema, PFNanoAODSchema
 from hepjepa.coffea.tagger import FatJetTags, ONNXJetTagger
 

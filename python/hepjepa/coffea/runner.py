@@ -18,15 +18,11 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from hepjepa.errors import UserInputError
+from hepjepa.errors import InputFileError, MissingFieldsError, UserInputError
 
 __all__ = ["EXECUTORS", "InputFileError", "check_fileset", "make_executor", "quiet_progress", "run_processor"]
 
 EXECUTORS = ("iterative", "futures", "dask")
-
-
-class InputFileError(UserInputError):
-    """An input file, tree, branch set or executor option is not usable; the message names it."""
 
 
 def check_fileset(fileset: dict, src: str = "FatJet", read_check: bool = True) -> tuple[dict, list[dict]]:
@@ -52,7 +48,7 @@ def check_fileset(fileset: dict, src: str = "FatJet", read_check: bool = True) -
     """
     import uproot
 
-    from hepjepa.data.association import MissingBranchesError, detect_layout
+    from hepjepa.data.association import detect_layout
 
     kept: dict = {}
     skipped = []
@@ -83,13 +79,11 @@ def check_fileset(fileset: dict, src: str = "FatJet", read_check: bool = True) -
                 if n == 0:
                     skip(ds, f, tree, "empty tree (0 events)")
                     continue
-                try:
-                    layout = detect_layout(keys, src, where=f"{f!r}: tree {tree!r}")
-                except MissingBranchesError as e:
-                    raise InputFileError(str(e)) from e
+                layout = detect_layout(keys, src, where=f"{f!r}: tree {tree!r}")  # MissingFieldsError: the user's file
                 # coffea's FatJet behaviour (a four-vector) needs these, as every NanoAOD has them
                 if missing := [b for b in (f"{src}_{v}" for v in ("eta", "phi", "mass")) if b not in keys]:
-                    raise InputFileError(f"{f!r}: tree {tree!r} lacks branches {missing} (the {src} four-vector coffea needs)")
+                    raise MissingFieldsError(f, "NanoAOD", missing, keys,
+                                             message=f"{f!r}: tree {tree!r} lacks branches {missing} (the {src} four-vector coffea needs)")
                 if read_check:
                     need = sorted(set(layout.branches(src)) | set(layout.optional_branches(keys))
                                   | {b for b in (f"{src}_pt", f"{src}_msoftdrop", f"{src}_eta") if b in keys})

@@ -19,7 +19,7 @@ import numpy as np
 
 from ._common import jagged_record, open_root
 from ._errors import FormatError, MissingFieldsError
-from .association import MissingBranchesError, detect_layout, fatjet_constituents
+from .association import detect_layout, fatjet_constituents
 
 TREE = "Events"
 TRUTH = "FatJet_truthLabel"
@@ -49,7 +49,7 @@ def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Ar
         names = set(tree.keys())
         try:
             layout = detect_layout(names, where=f"{path}: tree {TREE!r}")
-        except MissingBranchesError as e:
+        except MissingFieldsError as e:  # the reader's own wording: which file, which format
             raise MissingFieldsError(path, "NanoAOD (PFNano or v15 layout)", e.missing, names) from None
         yield from _iterate(path, tree, names, layout, step_size, entry_start)
 

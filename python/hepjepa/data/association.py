@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import awkward as ak
 import numpy as np
 
-from hepjepa.errors import FormatError
+from hepjepa.errors import FormatError, MissingFieldsError
 
 from ._common import flags_from_pdgid
 
@@ -30,7 +30,6 @@ __all__ = [
     "LAYOUTS",
     "PF_KINEMATICS",
     "Layout",
-    "MissingBranchesError",
     "broken_jets",
     "constituent_particles",
     "detect_layout",
@@ -72,21 +71,6 @@ LAYOUTS: tuple[Layout, ...] = (
 )
 
 
-class MissingBranchesError(FormatError, KeyError):
-    """The input lacks branches the job needs; the message lists them and both supported layouts.
-
-    Attributes:
-        missing: the branch names absent from the input (of the closest layout).
-    """
-
-    def __init__(self, message: str, missing=()):
-        super().__init__(message)
-        self.missing = list(missing)
-
-    def __str__(self) -> str:  # KeyError quotes its argument; keep the message readable
-        return str(self.args[0])
-
-
 def detect_layout(keys, src: str = "FatJet", pfcands: str = "", where: str = "input") -> Layout:
     """The layout whose branches are all in ``keys`` (flat branch names such as ``PFCand_pt``).
 
@@ -97,24 +81,26 @@ def detect_layout(keys, src: str = "FatJet", pfcands: str = "", where: str = "in
         where: names the input in the error (file and tree).
 
     Raises:
-        MissingBranchesError: no layout is complete; names what the closest one lacks and
+        MissingFieldsError: no layout is complete; names what the closest one lacks and
             both supported layouts.
     """
     keys = set(keys)
     candidates = [lay for lay in LAYOUTS if not pfcands or lay.pfcands == pfcands]
     if not candidates:
-        raise MissingBranchesError(f"unknown PF collection {pfcands!r}; expected one of {[lay.pfcands for lay in LAYOUTS]}")
+        raise MissingFieldsError(where, "NanoAOD", [f"{pfcands}_pt"], keys,
+                                 message=f"unknown PF collection {pfcands!r}; expected one of {[lay.pfcands for lay in LAYOUTS]}")
     if f"{src}_pt" not in keys:
-        raise MissingBranchesError(f"{where} has no {src} collection (no branch {src}_pt)", [f"{src}_pt"])
+        raise MissingFieldsError(where, "NanoAOD", [f"{src}_pt"], keys, message=f"{where} has no {src} collection (no branch {src}_pt)")
     missing = {lay.name: [b for b in lay.branches(src) if b not in keys] for lay in candidates}
     for lay in candidates:
         if not missing[lay.name]:
             return lay
     best = min(candidates, key=lambda lay: len(missing[lay.name]))
     supported = "; ".join(f"{lay.name}: {lay.pfcands}_* + {lay.mapping}_{lay.jet_idx}/{lay.cand_idx}" for lay in LAYOUTS)
-    raise MissingBranchesError(
-        f"{where} has no {src} -> PF-candidate link: the closest layout, {best.name}, lacks {missing[best.name]} "
-        f"(supported layouts: {supported})", missing[best.name])
+    raise MissingFieldsError(
+        where, "NanoAOD", missing[best.name], keys,
+        message=f"{where} has no {src} -> PF-candidate link: the closest layout, {best.name}, lacks {missing[best.name]} "
+                f"(supported layouts: {supported})")
 
 
 def link(n_jets, jet_idx, n_rows, cand_idx, n_cands, *, strict: bool = False, where: str = "input",

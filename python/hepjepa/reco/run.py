@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from hepjepa.contract import TAG_STATUS, UNTAGGED_SCORE
-from hepjepa.data.association import MissingBranchesError, detect_layout
-from hepjepa.errors import FormatError, UserInputError, user_errors
+from hepjepa.data.association import detect_layout
+from hepjepa.errors import FormatError, MissingFieldsError, UserInputError, user_errors
 from hepjepa.reco.config import ConfigError, Process, VarParsing
 
 __all__ = ["main", "load_config", "packaged_configs", "resolve_config", "run_process", "EVENT_ID_BRANCHES", "NO_CONSTITUENTS_SCORE"]
@@ -157,13 +157,13 @@ def run_process(process: Process, *, quiet: bool = False) -> dict:
                 raise ConfigError(f"{src._where()}: parameter 'treeName': no tree {tree_name!r} in {f}; keys: {fh.keys(cycle=False)}")
             missing = [b for b in EVENT_ID_BRANCHES if b not in keys]
             if missing:
-                raise MissingBranchesError(f"{f}: tree {tree_name!r} lacks event-id branches {missing}", missing)
+                raise MissingFieldsError(f, "NanoAOD", missing, keys, message=f"{f}: tree {tree_name!r} lacks event-id branches {missing}")
             id_types = id_types or {b: ids[b].dtype.newbyteorder("=") for b in EVENT_ID_BRANCHES}
             for p in producers:
                 try:
                     lay = detect_layout(keys, p.src, p.pfcands, where=f"{f}: tree {tree_name!r}")
-                except MissingBranchesError as exc:
-                    raise MissingBranchesError(f"{p.where}: {exc}", exc.missing) from None
+                except MissingFieldsError as exc:
+                    raise MissingFieldsError(f, "NanoAOD", exc.missing, keys, message=f"{p.where}: {exc}") from None
                 layouts[(f, p.label)] = lay
                 optional[f] = optional.get(f, set()) | set(lay.optional_branches(keys))
     if len(files_skipped) == len(files):
