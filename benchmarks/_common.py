@@ -33,7 +33,7 @@ def machine() -> dict:
 
 def write_json(name: str, data: dict) -> Path:
     """Write benchmarks/results/<name>.json atomically."""
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
 
     out = ROOT / "benchmarks" / "results" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

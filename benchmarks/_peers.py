@@ -328,7 +328,7 @@ def export_peer_onnx(model, path, n_classes: int, sample: dict[str, np.ndarray],
     import onnxruntime as ort
     import torch
 
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
 
     cfg = dict(model.config)
     if model.kind == "part":

@@ -302,7 +302,7 @@ def _pyplot():
 
 
 def _save(fig, plt, path: str | Path) -> Path:
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -105,7 +105,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     log: list[str] = []
     t0 = time.time()
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
     from hepjepa.features import TokenizerConfig
 
     rows, pre, datas = [], {}, {}

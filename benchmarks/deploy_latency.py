@@ -57,7 +57,7 @@ def per_event_latency(files: list[str], model_dir, warmup: int, repeat: int) -> 
     import uproot
 
     from hepjepa.coffea import JEPATagProcessor
-    from hepjepa.data.association import _flat_counts, detect_layout, fatjet_constituents
+    from hepjepa.data.association import flat_counts, detect_layout, fatjet_constituents
     from hepjepa.features import tokenize_flat
 
     proc = JEPATagProcessor(model_dir, backend="cpp", intra_op_threads=1)
@@ -89,9 +89,9 @@ def per_event_latency(files: list[str], model_dir, warmup: int, repeat: int) -> 
             t2 = time.perf_counter()
             keep = np.flatnonzero(res.tagged)
             if len(keep):
-                pt = _flat_counts(ev["FatJet_pt"])[0][keep]
-                msd = _flat_counts(ev["FatJet_msoftdrop"])[0][keep]
-                truth = _flat_counts(ev["FatJet_truthLabel"])[0][keep]
+                pt = flat_counts(ev["FatJet_pt"])[0][keep]
+                msd = flat_counts(ev["FatJet_msoftdrop"])[0][keep]
+                truth = flat_counts(ev["FatJet_truthLabel"])[0][keep]
                 proc.fill_hist(h, "latency", truth, res.scores[keep], pt, msd)
             t3 = time.perf_counter()
             c3 = time.thread_time()

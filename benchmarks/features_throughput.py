@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 import _features_reference as ref  # noqa: E402
 from test_features import make_jets  # noqa: E402
 
-from hepjepa._io import atomic_path  # noqa: E402
+from hepjepa.atomic import atomic_path  # noqa: E402
 
 
 def machine():

@@ -291,7 +291,7 @@ def _key(mode: str, frac: float, seed: int, tag: str = "") -> str:
 def _job(j: tuple) -> dict:
     import torch
 
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
 
     torch.set_num_threads(1)
     blob, data, s, cache, tag = _G
@@ -389,7 +389,7 @@ def val_sweep(blob: dict, data: dict, out: Path, budget: dict, cache: Path, frac
     "current" is read from the grid's cached runs (``cache``) when they exist. Writes ``out`` (JSON
     list of runs) and prints the mean val accuracy of each setting and fraction.
     """
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
 
     rows = json.loads(out.read_text()) if out.is_file() else []
     done = {(r["setting"], r["fraction"], r["seed"]) for r in rows}

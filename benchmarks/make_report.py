@@ -309,7 +309,7 @@ def make_plots(results: Path) -> list[Path]:
     written = []
 
     def save_fig(fig, out):
-        from hepjepa._io import atomic_path
+        from hepjepa.atomic import atomic_path
 
         with atomic_path(out) as tmp:
             fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
@@ -414,7 +414,7 @@ def main(argv=None) -> int:
             print("wrote", p)
     links = render_links(pngs, args.readme.resolve().parent)
     new = replace_region(text, render_table(rows) + (f"\n\n{links}" if links else ""))
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
 
     if new != text:
         with atomic_path(args.readme) as tmp:

@@ -234,7 +234,7 @@ def run_one(task: str, model: str, frac: float, seed: int, budget: tuple[int, in
         p = _peers.predict_peer(net, te_p)
         n_params = sum(q.numel() for q in net.parameters())
         if save is not None:
-            from hepjepa._io import atomic_path
+            from hepjepa.atomic import atomic_path
 
             save.mkdir(parents=True, exist_ok=True)
             with atomic_path(save / "model.pt") as tmp:
@@ -318,7 +318,7 @@ def _cached(job: tuple, work: Path, move_stale: bool = False) -> dict | None:
 def _job(j: tuple) -> dict:
     import torch
 
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
 
     torch.set_num_threads(1)
     datas, ck, s, work, part_dir = _G
@@ -561,7 +561,7 @@ def main() -> int:
         ap.error("--rerun trains runs; it cannot be combined with --report-only")
     import torch
 
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
 
     torch.set_num_threads(1)
     _peers.require_weaver()
@@ -723,7 +723,7 @@ def _export_part(work: Path, name: str, variant: str | None = None) -> dict | No
     """ONNX export of the saved top-vs-QCD ParT (seed 0, 100 %) with a preprocess.json."""
     import torch
 
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
 
     d = _part_dir(work, name, variant)
     if not (d / "model.pt").is_file():

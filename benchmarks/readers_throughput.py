@@ -20,7 +20,7 @@ import awkward as ak
 import numpy as np
 import uproot
 
-from hepjepa._io import atomic_path
+from hepjepa.atomic import atomic_path
 from hepjepa.data import iter_jets
 
 

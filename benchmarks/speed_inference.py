@@ -79,7 +79,7 @@ def _export_untrained_part(jets) -> dict:
     import torch
 
     from _peers import PEER_INPUTS, build_peer, peer_inputs
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
 
     net = build_peer("part", n_classes=2, seed=0, for_inference=True).eval()
     sample = peer_inputs(jets[:64])
@@ -250,7 +250,7 @@ def _draw(res: dict, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
     from make_report import _plot_inference
 
     fig = _plot_inference(res, plt)

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from hepjepa._io import atomic_path
+from hepjepa.atomic import atomic_path
 from hepjepa.analysis import bundled_sample, run_tag
 
 __all__ = ["parser", "run_example"]

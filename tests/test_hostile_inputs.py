@@ -167,7 +167,7 @@ def test_hostile_preprocess_json_is_one_line(tmp_path, capsys):
 
 
 def test_outputs_get_the_umask_permissions(tmp_path):
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
 
     old = os.umask(0o027)
     try:
@@ -180,7 +180,7 @@ def test_outputs_get_the_umask_permissions(tmp_path):
 
 def test_killed_writer_leaves_nothing_the_next_one_keeps(tmp_path):
     """SIGKILL mid-write leaves a hidden temporary file; the next writer of that output removes it. SIGTERM cleans up at once."""
-    code = ("import sys, time\nfrom hepjepa._io import atomic_path\n"
+    code = ("import sys, time\nfrom hepjepa.atomic import atomic_path\n"
             "from hepjepa.cli import _exit_on_sigterm\n_exit_on_sigterm()\n"
             "with atomic_path(sys.argv[1]) as tmp:\n    tmp.write_text('partial'); print('ready', flush=True); time.sleep(60)\n")
     for sig in (signal.SIGKILL, signal.SIGTERM):
@@ -195,7 +195,7 @@ def test_killed_writer_leaves_nothing_the_next_one_keeps(tmp_path):
             assert left == [] and p.returncode == 128 + signal.SIGTERM
         else:
             assert len(left) == 1
-            from hepjepa._io import atomic_path
+            from hepjepa.atomic import atomic_path
 
             with atomic_path(target) as tmp:
                 tmp.write_text("{}")

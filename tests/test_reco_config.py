@@ -214,11 +214,11 @@ def test_reader_and_reco_share_one_gathering(tmp_path):
 
 def test_fast_flatten_equals_awkward():
     """The offsets/content fast path of the gathering equals ak.flatten/ak.num (also on sliced arrays)."""
-    from hepjepa.data.association import _flat_counts
+    from hepjepa.data.association import flat_counts
 
     a = ak.Array([[1.0, 2.0], [], [3.0, 4.0, 5.0], [6.0]])
     for sub in (a, a[1:3], a[2:3], a[3:], a[[3, 0]]):
-        flat, counts = _flat_counts(sub)
+        flat, counts = flat_counts(sub)
         np.testing.assert_array_equal(flat, ak.to_numpy(ak.flatten(sub)))
         np.testing.assert_array_equal(counts, ak.to_numpy(ak.num(sub)))
 

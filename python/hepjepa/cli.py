@@ -39,7 +39,7 @@ def _exit_on_sigterm() -> None:
     """``kill`` (SIGTERM) unwinds like Ctrl-C, so outputs being written atomically leave no temporary file.
 
     Only from the main thread of a command-line run; SIGKILL cannot be caught (the next writer of
-    the same output removes what a killed one left, see ``hepjepa._io``).
+    the same output removes what a killed one left, see ``hepjepa.atomic``).
     """
     import signal
     import threading

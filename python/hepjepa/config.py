@@ -94,7 +94,7 @@ class Config:
         """Write the resolved config to YAML atomically."""
         import yaml
 
-        from hepjepa._io import atomic_path
+        from hepjepa.atomic import atomic_path
 
         with atomic_path(path) as tmp, open(tmp, "w") as fh:
             yaml.safe_dump(self.to_dict(), fh, sort_keys=False)

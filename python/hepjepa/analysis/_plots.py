@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hepjepa._io import atomic_path
+from hepjepa.atomic import atomic_path
 
 __all__ = ["plot_scores", "plot_roc", "plot_msd"]
 

@@ -23,7 +23,7 @@ import time
 import warnings
 from pathlib import Path
 
-from hepjepa._io import atomic_path
+from hepjepa.atomic import atomic_path
 from hepjepa.errors import InputFileError, UserInputError
 
 __all__ = ["EXECUTORS", "TagInputError", "add_arguments", "run", "run_tag", "load_fileset"]

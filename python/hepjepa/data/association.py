@@ -34,6 +34,7 @@ __all__ = [
     "constituent_particles",
     "detect_layout",
     "fatjet_constituents",
+    "flat_counts",
     "charge_from_pdgid",
     "link",
     "pf_particles",
@@ -223,11 +224,11 @@ def fatjet_constituents(arrays, layout, src: str = "FatJet", *, where: str = "in
     fields = arrays.fields if hasattr(arrays, "fields") else list(arrays)
     pf, mapping = layout.pfcands, layout.mapping
     njet = np.asarray(arrays[f"n{src}"], dtype=np.int64)
-    pt, n_pf = _flat_counts(arrays[f"{pf}_pt"])
-    j_local, n_map = _flat_counts(arrays[f"{mapping}_{layout.jet_idx}"])
-    c_local, _ = _flat_counts(arrays[f"{mapping}_{layout.cand_idx}"])
+    pt, n_pf = flat_counts(arrays[f"{pf}_pt"])
+    j_local, n_map = flat_counts(arrays[f"{mapping}_{layout.jet_idx}"])
+    c_local, _ = flat_counts(arrays[f"{mapping}_{layout.cand_idx}"])
     offsets, index = link(njet, j_local, n_map, c_local, n_pf, strict=strict, where=where, first_event=first_event)
-    cands = {v: (pt if v == "pt" else _flat_counts(arrays[f"{pf}_{v}"])[0])
+    cands = {v: (pt if v == "pt" else flat_counts(arrays[f"{pf}_{v}"])[0])
              for v in PF_KINEMATICS + ("pdgId", "charge") if v == "pt" or f"{pf}_{v}" in fields}
     out = constituent_particles(cands, index)
     out["n_constituents"] = np.diff(offsets)
@@ -258,7 +259,7 @@ def broken_jets(offsets: np.ndarray, index: np.ndarray) -> np.ndarray:
     return np.bincount(jet_of[index < 0], minlength=len(counts)) > 0
 
 
-def _flat_counts(a) -> tuple[np.ndarray, np.ndarray]:
+def flat_counts(a) -> tuple[np.ndarray, np.ndarray]:
     """(flat content (n,), counts (E,)) of a jagged (E, var) array of numbers.
 
     Reads a plain in-memory ``ListOffsetArray`` directly (offsets + content): ``ak.flatten``

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hepjepa._io import atomic_dir
+from hepjepa.atomic import atomic_dir
 from hepjepa.contract import MODEL_INPUTS
 
 __all__ = ["INPUT_NAMES", "OUTPUT_NAMES", "OPSET", "DYNAMIC_AXES", "export_onnx", "config_sha256", "example_inputs", "class_labels",
@@ -173,7 +173,7 @@ def export_onnx(
     Args:
         model: a torch module taking the five inputs of ``INPUT_NAMES`` positionally.
         out_dir: target directory; ``model.onnx`` and ``preprocess.json`` land together
-            (``hepjepa._io.atomic_dir``), other files there are kept.
+            (``hepjepa.atomic.atomic_dir``), other files there are kept.
         tokenizer_config: ``TokenizerConfig.to_dict()`` (feature definitions + normalisation).
         flav_names: one ``probXxx`` name per output column.
         group_size: K, members per group.
@@ -231,7 +231,13 @@ def export_onnx(
             "centers": [-1, -1, 2],
             "pair_features": [-1, -1, -1, 4],
         }
+        declared_inputs = [{"name": n, "shape": shapes[n], "dtype": "float32",
+                            "axes": [DYNAMIC_AXES[n].get(ax) for ax in range(len(shapes[n]))]} for n in INPUT_NAMES]
+        declared_outputs = [{"name": "scores", "shape": [-1, len(flav_names)], "dtype": "float32", "kind": "scores",
+                             "columns": list(flav_names)}]
         pre = {
+            "inputs": declared_inputs,  # what the model takes: names, shapes (-1 dynamic), dynamic axes' names, dtypes
+            "outputs": declared_outputs,  # what it returns: every output, its kind and its columns
             "input_names": list(INPUT_NAMES),
             "input_shapes": [shapes[n] for n in INPUT_NAMES],  # list in input_names order (the C++ producer reads it so)
             "output_names": list(OUTPUT_NAMES),

@@ -12,7 +12,11 @@ from pathlib import Path
 
 from hepjepa.errors import UserInputError
 
-__all__ = ["PreprocessMismatchError", "input_shapes", "load_preprocess", "particle_fields", "validate_preprocess"]
+__all__ = ["OUTPUT_KINDS", "PreprocessMismatchError", "declared_outputs", "input_shapes", "load_preprocess", "particle_fields",
+           "validate_preprocess"]
+
+#: what an exported model's outputs can be (preprocess.json "outputs"[i]["kind"])
+OUTPUT_KINDS = ("scores", "embedding", "regression")
 
 _REQUIRED = ("input_names", "input_shapes", "output_names", "flav_names", "tokenizer", "sha256")
 
@@ -98,6 +102,33 @@ def particle_fields(pre: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return req, zero
 
 
+def declared_outputs(pre: dict) -> list[dict]:
+    """Every output the model declares: ``[{"name", "shape", "dtype", "kind", "columns"?}]``.
+
+    A ``preprocess.json`` from before models declared their outputs has one: ``scores``
+    (its first output), its columns the ``flav_names``.
+
+    Raises:
+        PreprocessMismatchError: a malformed ``outputs`` record (names the entry).
+    """
+    outs = pre.get("outputs")
+    if outs is None:
+        return [{"name": pre["output_names"][0], "shape": [-1, len(pre["flav_names"])], "dtype": "float32", "kind": "scores",
+                 "columns": list(pre["flav_names"])}]
+    if not isinstance(outs, list) or not outs:
+        raise PreprocessMismatchError(f"preprocess.json key 'outputs' must be a non-empty list, got {str(outs)[:120]}")
+    for i, o in enumerate(outs):
+        ok = (isinstance(o, dict) and isinstance(o.get("name"), str) and o.get("kind") in OUTPUT_KINDS
+              and isinstance(o.get("shape"), list) and all(isinstance(d, int) for d in o["shape"]))
+        if not ok:
+            raise PreprocessMismatchError(f"preprocess.json 'outputs'[{i}] must be {{name, shape, dtype, kind in {OUTPUT_KINDS}, "
+                                          f"columns?}}, got {str(o)[:120]}")
+        cols = o.get("columns")
+        if o["kind"] != "embedding" and (not isinstance(cols, list) or (o["shape"][-1] >= 0 and len(cols) != o["shape"][-1])):
+            raise PreprocessMismatchError(f"preprocess.json 'outputs'[{i}] ({o['name']}): 'columns' must name its {o['shape'][-1]} columns")
+    return outs
+
+
 def validate_preprocess(model_path: str | Path, preprocess: dict | str | Path, verify_sha256: bool = True) -> dict:
     """Check that ``preprocess`` describes ``model_path``: names, ranks, fixed dims, hash.
 
@@ -142,6 +173,18 @@ def validate_preprocess(model_path: str | Path, preprocess: dict | str | Path, v
         for ax, (a, b) in enumerate(zip(dims, want)):
             if a != b:
                 diffs.append(f"input {i.name!r} axis {ax}: model {a}, preprocess.json {b} (-1 = dynamic)")
+    if isinstance(pre.get("inputs"), list):
+        got = [(d.get("name"), d.get("shape")) for d in pre["inputs"] if isinstance(d, dict)]
+        want = list(zip(pre["input_names"], [shapes.get(n) for n in pre["input_names"]]))
+        if got != want:
+            diffs.append(f"'inputs' {got} disagree with input_names/input_shapes {want}")
+    try:
+        declared = declared_outputs(pre)
+    except PreprocessMismatchError as e:
+        diffs.append(str(e))
+        declared = []
+    if declared and pre.get("outputs") is not None and [o["name"] for o in declared] != list(pre["output_names"]):
+        diffs.append(f"'outputs' {[o['name'] for o in declared]} disagree with output_names {pre['output_names']}")
     outs = [o.name for o in graph.output]
     if outs != list(pre["output_names"]):
         diffs.append(f"output names: model has {outs}, preprocess.json has {pre['output_names']}")

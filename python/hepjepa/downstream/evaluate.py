@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hepjepa._io import atomic_path
+from hepjepa.atomic import atomic_path
 from hepjepa.downstream.metrics import classification_report, roc_on_grid
 from hepjepa.labels import flav_name
 

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
     from hepjepa.downstream.finetune import FinetuneConfig, finetune, load_labelled_tokens, remap_labels
     from hepjepa.downstream.splits import stratified_fraction
     from hepjepa.downstream._backbone_source import resolve_backbone

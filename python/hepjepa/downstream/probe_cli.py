@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
     from hepjepa.downstream.finetune import load_labelled_tokens, predict, remap_labels
     from hepjepa.downstream.probe import linear_probe
     from hepjepa.downstream.tagger import build_tagger

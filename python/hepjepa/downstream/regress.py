@@ -179,7 +179,7 @@ def plot_pred_vs_true(pred: np.ndarray, true: np.ndarray, path, names=REGRESSION
     import matplotlib.pyplot as plt
     import mplhep
 
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
 
     plt.style.use(mplhep.style.CMS)
     fig, axes = plt.subplots(1, len(names), figsize=(6 * len(names), 6), squeeze=False)

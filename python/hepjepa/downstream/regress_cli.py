@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
     from hepjepa.downstream.regress import load_regression_data, plot_pred_vs_true, predict_targets, resolution_metrics, train_regressor
     from hepjepa.downstream._backbone_source import resolve_backbone
     from hepjepa.downstream.tagger import build_tagger, save_tagger

@@ -172,7 +172,7 @@ def save_tagger(tagger: Tagger, path: str | Path, extra: dict[str, Any] | None =
         path: output ``.pt``.
         extra: more JSON-like metadata (training history, data files, seed).
     """
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
 
     if not tagger.backbone_config or not tagger.classes:
         raise ValueError("tagger has no backbone_config/classes: build it with build_tagger so the checkpoint is rebuildable")

@@ -7,7 +7,7 @@ import os
 import awkward as ak
 import numpy as np
 
-from hepjepa._io import atomic_path
+from hepjepa.atomic import atomic_path
 from hepjepa.labels import JETCLASS_LABELS
 
 __all__ = ["write_jetclass", "write_nanoaod", "jetclass_arrays", "nanoaod_arrays"]

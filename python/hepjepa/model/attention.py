@@ -1,19 +1,18 @@
-"""Multi-head self-attention with two backends: exact softmax and ELU+1 linear attention.
+"""Multi-head self-attention over a backend chosen by name (``hepjepa.model.backends.BACKENDS``).
 
-Softmax takes an additive float bias (B, H, T, T) carrying both the key padding
-(-1e4, finite so ONNX and fully-padded rows stay NaN-free) and the pairwise physics
-bias. The linear backend (Katharopoulos et al. 2020, phi(x) = elu(x) + 1) costs
-O(T D^2) memory instead of O(T^2); it masks padded keys by zeroing their features,
-and CANNOT take a pairwise bias (the T x T matrix is never formed).
+``softmax`` takes an additive float bias (B, H, T, T) carrying both the key padding
+(the contract's finite ``MASK_NEG``, so ONNX and fully padded rows stay NaN-free) and the
+pairwise physics bias; ``linear`` (ELU+1 kernel) costs O(T D^2) memory instead of O(T^2) and
+CANNOT take a pairwise bias. A new backend: one file in ``model/backends/`` and one line there.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from hepjepa.contract import MASK_NEG
+from hepjepa.model.backends import BACKENDS
 
 __all__ = ["Attention", "NEG_INF"]
 
@@ -26,16 +25,17 @@ class Attention(nn.Module):
     Args:
         dim: token width D.
         num_heads: H.
-        backend: "softmax" or "linear".
+        backend: a name of ``hepjepa.model.backends.BACKENDS`` ("softmax", "linear").
     """
 
     def __init__(self, dim: int, num_heads: int, backend: str = "softmax") -> None:
         super().__init__()
-        if backend not in ("softmax", "linear"):
-            raise ValueError(f"backend={backend!r}: expected 'softmax' or 'linear'")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend={backend!r}: expected one of {sorted(BACKENDS)}")
         if dim % num_heads:
             raise ValueError(f"dim={dim} not divisible by num_heads={num_heads}")
         self.num_heads, self.backend = num_heads, backend
+        self._attend = BACKENDS[backend].attend
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
 
@@ -45,22 +45,5 @@ class Attention(nn.Module):
         B, T, D = x.shape
         # Linears on 2-D (B*T, D) views: exported, each is one Gemm with its bias folded in
         q, k, v = self.qkv(x.reshape(-1, D)).reshape(B, T, 3, self.num_heads, D // self.num_heads).permute(2, 0, 3, 1, 4)  # 3 x (B, H, T, Dh)
-        if self.backend == "softmax":
-            attn_bias = ((1.0 - key_mask) * NEG_INF)[:, None, None, :].to(q.dtype)  # (B, 1, 1, T)
-            if bias is not None:
-                attn_bias = attn_bias + bias  # (B, H, T, T)
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)  # (B, H, T, Dh)
-        else:
-            if bias is not None:
-                raise ValueError("the linear attention backend cannot take a pairwise bias; set pair_bias=False")
-            out = _linear_attention(q, k, v, key_mask)
+        out = self._attend(q, k, v, key_mask, bias)  # (B, H, T, Dh)
         return self.proj(out.transpose(1, 2).reshape(-1, D)).reshape(B, T, D)  # (B, T, D)
-
-
-def _linear_attention(q, k, v, key_mask, eps: float = 1e-6):
-    """ELU+1 kernel attention; padded keys contribute nothing. q,k,v (B, H, T, Dh)."""
-    q = F.elu(q) + 1.0
-    k = (F.elu(k) + 1.0) * key_mask[:, None, :, None]  # (B, H, T, Dh), padded keys -> 0
-    kv = torch.einsum("bhtd,bhte->bhde", k, v)  # (B, H, Dh, Dh)
-    z = 1.0 / (torch.einsum("bhtd,bhd->bht", q, k.sum(dim=2)) + eps)  # (B, H, T)
-    return torch.einsum("bhtd,bhde->bhte", q, kv) * z.unsqueeze(-1)  # (B, H, T, Dh)

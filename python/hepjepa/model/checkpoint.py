@@ -15,7 +15,7 @@ __all__ = ["save_checkpoint", "load_checkpoint", "load_backbone"]
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     """Write ``state`` (must contain ``config``: a JEPAConfig dict) atomically with torch.save."""
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
 
     if "config" not in state:
         raise KeyError("checkpoint state has no 'config'; expected the JEPAConfig dict so the model can be rebuilt")

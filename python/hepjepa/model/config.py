@@ -40,12 +40,15 @@ class BackboneConfig(Config):
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.attention not in ("softmax", "linear"):
-            raise ConfigError(f"attention={self.attention!r}: expected 'softmax' or 'linear'")
+        from hepjepa.model.backends import BACKENDS
+
+        if self.attention not in BACKENDS:
+            raise ConfigError(f"attention={self.attention!r}: expected one of {sorted(BACKENDS)}")
         if self.embed_dim % self.num_heads:
             raise ConfigError(f"embed_dim={self.embed_dim} is not divisible by num_heads={self.num_heads}")
-        if self.pair_bias and self.attention == "linear":
-            raise ConfigError("pair_bias=True needs attention='softmax': linear attention never forms the G x G matrix a bias would add to")
+        if self.pair_bias and not BACKENDS[self.attention].takes_bias:
+            raise ConfigError(f"pair_bias=True needs an attention backend that takes a bias (softmax): {self.attention!r} "
+                              f"{BACKENDS[self.attention].doc}")
         for name in ("num_features", "embed_dim", "depth", "num_heads", "pointnet_hidden"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)}: expected >= 1")

@@ -132,7 +132,7 @@ def run_process(process: Process, *, quiet: bool = False) -> dict:
     import awkward as ak
     import uproot
 
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
     from hepjepa.data.association import fatjet_constituents
 
     src = process.source

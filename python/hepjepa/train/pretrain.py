@@ -260,7 +260,7 @@ def weights_sha256(model: torch.nn.Module) -> str:
 def _checkpoint(cfg, model, opt, stream, collate, step, log_rows, rank, out, save_checkpoint) -> None:
     import torch.distributed as dist
 
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
 
     with atomic_path(out / f"state_rank{rank}.pt", suffix=".pt") as tmp:
         torch.save({"stream": stream.state_dict(), "collator": collate.state_dict(), "rng": _get_rng(), "step": step}, tmp)
@@ -298,7 +298,7 @@ def _bar(it, enabled: bool, start: int, total: int):
 
 
 def _write_logs(out: Path, rows: list[dict]) -> None:
-    from hepjepa._io import atomic_path
+    from hepjepa.atomic import atomic_path
 
     if not rows:
         return

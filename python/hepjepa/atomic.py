@@ -1,4 +1,4 @@
-"""Small shared I/O helpers: atomic file and directory writing."""
+"""Atomic writing of files and directories: readers never see a half-written output."""
 
 from __future__ import annotations
 
