@@ -14,8 +14,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-__all__ = ["N_CLASSES", "N_FEAT", "N_PART_FEAT", "CONTRACT_INPUTS", "CONTRACT_CLASSES", "write_tagger", "write_preprocess",
-           "random_inputs", "write_contract_tagger", "write_contract_preprocess", "random_contract_inputs", "file_sha256"]
+__all__ = ["N_CLASSES", "N_FEAT", "N_PART_FEAT", "CONTRACT_INPUTS", "CONTRACT_CLASSES", "MULTI_OUTPUTS", "write_tagger",
+           "write_preprocess", "random_inputs", "write_contract_tagger", "write_contract_preprocess", "random_contract_inputs",
+           "write_multi_output_tagger", "multi_output_declarations", "write_multi_output_preprocess", "file_sha256"]
 
 N_FEAT = 4  # per-jet features of input "jet"
 N_PART_FEAT = 3  # per-group features of input "groups" (N, G, 3), G dynamic
@@ -184,6 +185,111 @@ def write_contract_preprocess(path: str | Path, model_path: str | Path | None = 
     return path
 
 
+# ---- the contract inputs and every output kind: what preprocess.json's "inputs"/"outputs" declare
+CONTRACT_SHAPES = {"features": [-1, -1, CONTRACT_K, CONTRACT_F], "particle_mask": [-1, -1, CONTRACT_K], "group_mask": [-1, -1],
+                   "centers": [-1, -1, 2], "pair_features": [-1, -1, -1, 4]}
+MULTI_EMBED = 6  # width of output "embedding"
+MULTI_MASS = ["jet_mass", "jet_sdmass"]  # columns of output "mass"
+#: outputs of write_multi_output_tagger's model, in graph order
+MULTI_OUTPUTS = ("scores", "embedding", "mass", "group_embedding")
+
+
+def write_multi_output_tagger(path: str | Path, seed: int = 0) -> Path:
+    """Write write_contract_tagger's model with three more outputs, one per kind and a per-group one.
+
+    outputs: ``scores`` (batch, 3) as write_contract_tagger's; ``embedding`` (batch, 6) tanh of
+    a linear map of the same masked sums; ``mass`` (batch, 2) = exp of the first two feature
+    sums, reshaped by a shape computed in the graph so that the model declares it (batch, ?), an
+    unnamed dynamic width as exported graphs can have: only preprocess.json's [-1, 2] fixes it;
+    a features sum above ~88 overflows it to inf while scores and embedding stay finite;
+    ``group_embedding`` (batch, groups, 2) = centers times group_mask, per group.
+    """
+    rng = np.random.default_rng(seed)
+    n_in = CONTRACT_F + 2 + 4 + 1
+    w = numpy_helper.from_array(rng.normal(scale=0.5, size=(n_in, CONTRACT_CLASSES)).astype(np.float32), "w")
+    we = numpy_helper.from_array(rng.normal(scale=0.5, size=(n_in, MULTI_EMBED)).astype(np.float32), "we")
+    wm = numpy_helper.from_array(np.eye(CONTRACT_F, len(MULTI_MASS), dtype=np.float32), "wm")
+    b = numpy_helper.from_array(np.array([6.0, 0.0, 0.0], dtype=np.float32), "b")
+    last = numpy_helper.from_array(np.array([-1], dtype=np.int64), "last")
+    ax1 = numpy_helper.from_array(np.array([1], dtype=np.int64), "ax1")
+    ax12 = numpy_helper.from_array(np.array([1, 2], dtype=np.int64), "ax12")
+    nodes = [
+        helper.make_node("Unsqueeze", ["particle_mask", "last"], ["pm_u"]),  # (B, G, K, 1)
+        helper.make_node("Mul", ["features", "pm_u"], ["fm"]),
+        helper.make_node("ReduceSum", ["fm", "ax12"], ["fsum"], keepdims=0),  # (B, F)
+        helper.make_node("Unsqueeze", ["group_mask", "last"], ["gm_u"]),  # (B, G, 1)
+        helper.make_node("Mul", ["centers", "gm_u"], ["group_embedding"]),  # (B, G, 2)
+        helper.make_node("ReduceSum", ["group_embedding", "ax1"], ["csum"], keepdims=0),  # (B, 2)
+        helper.make_node("ReduceSum", ["pair_features", "ax12"], ["psum"], keepdims=0),  # (B, 4)
+        helper.make_node("ReduceSum", ["group_mask", "ax1"], ["ng"], keepdims=1),  # (B, 1)
+        helper.make_node("Concat", ["fsum", "csum", "psum", "ng"], ["x"], axis=1),  # (B, 10)
+        helper.make_node("MatMul", ["x", "w"], ["xw"]),
+        helper.make_node("Add", ["xw", "b"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["scores"], axis=-1),  # (B, 3)
+        helper.make_node("MatMul", ["x", "we"], ["xe"]),
+        helper.make_node("Tanh", ["xe"], ["embedding"]),  # (B, 6)
+        helper.make_node("MatMul", ["fsum", "wm"], ["fm2"]),  # (B, 2): the first two feature sums
+        helper.make_node("Exp", ["fm2"], ["em"]),
+        # reshaped to (B, -1) by a shape computed in the graph: shape inference loses the width
+        helper.make_node("Shape", ["em"], ["em_shape"], start=0, end=1),
+        helper.make_node("Concat", ["em_shape", "last"], ["mass_shape"], axis=0),
+        helper.make_node("Reshape", ["em", "mass_shape"], ["mass"]),
+    ]
+    f = TensorProto.FLOAT
+    graph = helper.make_graph(
+        nodes,
+        "multi_output_tagger",
+        [helper.make_tensor_value_info(n, f, [BATCH if d == 0 else GROUPS if s == -1 else s for d, s in enumerate(shape)])
+         for n, shape in CONTRACT_SHAPES.items()],
+        [
+            helper.make_tensor_value_info("scores", f, [BATCH, CONTRACT_CLASSES]),
+            helper.make_tensor_value_info("embedding", f, [BATCH, MULTI_EMBED]),
+            helper.make_tensor_value_info("mass", f, [BATCH, None]),
+            helper.make_tensor_value_info("group_embedding", f, [BATCH, GROUPS, 2]),
+        ],
+        initializer=[w, we, wm, b, last, ax1, ax12],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path = Path(path)
+    onnx.save(model, path)
+    return path
+
+
+def multi_output_declarations() -> tuple[list[dict], list[dict]]:
+    """preprocess.json's ``inputs`` and ``outputs`` for write_multi_output_tagger's model, as hepjepa's exporter writes them."""
+    inputs = [{"name": n, "shape": s, "dtype": "float32", "axes": [BATCH if d == 0 else GROUPS if v == -1 else None for d, v in enumerate(s)]}
+              for n, s in CONTRACT_SHAPES.items()]
+    outputs = [
+        {"name": "scores", "shape": [-1, CONTRACT_CLASSES], "dtype": "float32", "kind": "scores",
+         "columns": ["probQCD", "probTbqq", "probWqq"]},
+        {"name": "embedding", "shape": [-1, MULTI_EMBED], "dtype": "float32", "kind": "embedding"},
+        {"name": "mass", "shape": [-1, len(MULTI_MASS)], "dtype": "float32", "kind": "regression", "columns": list(MULTI_MASS)},
+        {"name": "group_embedding", "shape": [-1, -1, 2], "dtype": "float32", "kind": "embedding"},
+    ]
+    return inputs, outputs
+
+
+def write_multi_output_preprocess(path: str | Path, model_path: str | Path | None = None, **overrides) -> Path:
+    """preprocess.json of write_multi_output_tagger's model: the declarations next to the older keys."""
+    inputs, outputs = multi_output_declarations()
+    d = {
+        "inputs": inputs,
+        "outputs": outputs,
+        "input_names": list(CONTRACT_INPUTS),
+        "input_shapes": [CONTRACT_SHAPES[n] for n in CONTRACT_INPUTS],
+        "output_names": list(MULTI_OUTPUTS),
+        "flav_names": list(outputs[0]["columns"]),
+    }
+    if model_path is not None:
+        d["sha256"] = {"onnx": file_sha256(model_path)}
+    d.update(overrides)
+    path = Path(path)
+    path.write_text(json.dumps(d))
+    return path
+
+
 def random_contract_inputs(n_jets: int, n_groups: int = 4, seed: int = 1) -> dict[str, np.ndarray]:
     """Valid inputs of write_contract_tagger's model: masks of 0/1, 1..n_groups real groups per jet."""
     rng = np.random.default_rng(seed)
@@ -212,3 +318,5 @@ if __name__ == "__main__":  # used by .ci/cpp to write the C++ tests' models
     (out / "corrupt.onnx").write_bytes(b"not an onnx model")
     write_contract_tagger(out / "contract.onnx")
     write_contract_preprocess(out / "contract_preprocess.json", model_path=out / "contract.onnx")
+    write_multi_output_tagger(out / "multi.onnx")
+    write_multi_output_preprocess(out / "multi_preprocess.json", model_path=out / "multi.onnx")

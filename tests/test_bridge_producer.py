@@ -9,11 +9,15 @@ import onnxruntime
 import pytest
 
 from _onnx_models import (
+    MULTI_OUTPUTS,
     N_CLASSES,
+    multi_output_declarations,
     random_contract_inputs,
     random_inputs,
     write_contract_preprocess,
     write_contract_tagger,
+    write_multi_output_preprocess,
+    write_multi_output_tagger,
     write_preprocess,
     write_tagger,
 )
@@ -382,3 +386,286 @@ def test_odd_arrays_refused_not_read(contract):
         p.produce(dict(x, centers=np.array(1.0, np.float32)))
     with pytest.raises(ValueError, match="input names must be strings"):
         p.produce({**x, 3: x["centers"]})
+
+
+# ---- every declared output (preprocess.json "inputs" / "outputs") ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def multi(tmp_path_factory):
+    """(model, preprocess.json) with the contract inputs and outputs scores, embedding, mass, group_embedding."""
+    d = tmp_path_factory.mktemp("multi")
+    m = write_multi_output_tagger(d / "model.onnx")
+    return str(m), str(write_multi_output_preprocess(d / "preprocess.json", model_path=m))
+
+
+def _multi_reference(model, x):
+    sess = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
+    return dict(zip(MULTI_OUTPUTS, sess.run(list(MULTI_OUTPUTS), x)))
+
+
+def _declared(tmp_path, model, edit):
+    """preprocess.json of the multi-output model after edit(d) changed its dict d."""
+    import json
+
+    pre = write_multi_output_preprocess(tmp_path / "preprocess.json", model_path=model)
+    d = json.loads(pre.read_text())
+    edit(d)
+    pre.write_text(json.dumps(d))
+    return str(pre)
+
+
+def test_declared_outputs_are_the_producers_outputs(multi):
+    model, pre = multi
+    p = JetTagProducer(model_path=model, preprocess_json=pre)
+    assert p.output_names == list(MULTI_OUTPUTS)
+    assert p.output_kinds == ["scores", "embedding", "regression", "embedding"]
+    assert p.scores_output == "scores"
+    assert p.flav_names == ["probQCD", "probTbqq", "probWqq"]  # the columns of the scores output
+    assert p.output_columns == {"scores": ["probQCD", "probTbqq", "probWqq"], "mass": ["jet_mass", "jet_sdmass"]}
+
+
+@pytest.mark.parametrize("n, batch_size", [(1, 128), (7, 3), (37, 128)])
+def test_produce_outputs_matches_onnxruntime_for_every_output(multi, n, batch_size):
+    model, pre = multi
+    p = JetTagProducer(model_path=model, preprocess_json=pre, batch_size=batch_size)
+    x = random_contract_inputs(n, n_groups=4, seed=n)
+    outs, status = p.produce_outputs(x)
+    want = _multi_reference(model, x)
+    assert list(outs) == list(MULTI_OUTPUTS) and status.dtype == np.int8 and status.shape == (n,) and (status == 0).all()
+    for name in MULTI_OUTPUTS:
+        assert outs[name].dtype == np.float32 and outs[name].shape == want[name].shape, name
+        np.testing.assert_allclose(outs[name], want[name], rtol=1e-6, atol=1e-6, err_msg=name)
+        if batch_size >= n:  # one ORT call with the same shapes: bitwise identical
+            np.testing.assert_array_equal(outs[name], want[name], err_msg=name)
+    np.testing.assert_array_equal(p.produce(x), outs["scores"])  # produce() keeps returning the scores output
+    s, st = p.produce_with_status(x)
+    np.testing.assert_array_equal(s, outs["scores"])
+    np.testing.assert_array_equal(st, status)
+
+
+def test_untagged_jets_are_marked_in_every_output(multi):
+    model, pre = multi
+    p = JetTagProducer(model_path=model, preprocess_json=pre, batch_size=2)
+    x = random_contract_inputs(6, n_groups=3, seed=2)
+    empty = [0, 3, 4]
+    for k in x:
+        x[k][empty] = 0
+    outs, status = p.produce_outputs(x)
+    np.testing.assert_array_equal(status, [1, 0, 0, 1, 1, 0])
+    want = _multi_reference(model, x)
+    for name, v in outs.items():
+        assert (v[empty] == -1.0).all(), name  # every value of the row, whatever its shape
+        np.testing.assert_allclose(v[[1, 2, 5]], want[name][[1, 2, 5]], rtol=1e-6, atol=1e-6, err_msg=name)
+    # zero groups: nothing runs, and the per-group output still has its (n_jets, 0, 2) shape
+    outs, status = p.produce_outputs(random_contract_inputs(2, n_groups=0))
+    assert (status == 1).all()
+    assert {k: v.shape for k, v in outs.items()} == {"scores": (2, 3), "embedding": (2, 6), "mass": (2, 2),
+                                                     "group_embedding": (2, 0, 2)}
+    assert all((v == -1.0).all() for v in outs.values())
+    outs, status = p.produce_outputs(random_contract_inputs(0, n_groups=3))
+    assert status.shape == (0,) and outs["group_embedding"].shape == (0, 3, 2) and outs["mass"].shape == (0, 2)
+
+
+def test_nonfinite_value_in_one_output_untags_the_jet_in_all(multi):
+    """A features sum of 100 overflows only exp() of output 'mass'; the jet is -1 / nonfinite_score everywhere."""
+    model, pre = multi
+    p = JetTagProducer(model_path=model, preprocess_json=pre, batch_size=4)
+    x = random_contract_inputs(5, n_groups=3, seed=3)
+    clean, _ = p.produce_outputs(x)
+    x["features"][2, 0, 0, 0] = 100.0  # particle 0 of group 0 is always real
+    want = _multi_reference(model, x)
+    assert np.isinf(want["mass"][2]).any() and np.isfinite(want["scores"][2]).all()
+    outs, status = p.produce_outputs(x)
+    np.testing.assert_array_equal(status, [0, 0, 4, 0, 0])
+    for name, v in outs.items():
+        assert (v[2] == -1.0).all(), name
+        np.testing.assert_array_equal(np.delete(v, 2, 0), np.delete(clean[name], 2, 0), err_msg=name)
+    np.testing.assert_array_equal(p.produce(x)[2], [-1.0] * 3)
+
+
+def test_output_names_parameter_overrides_the_declaration(multi):
+    model, pre = multi
+    p = JetTagProducer(model_path=model, preprocess_json=pre, output_names=["mass", "scores"])
+    assert p.output_names == ["mass", "scores"] and p.output_kinds == ["regression", "scores"] and p.scores_output == "scores"
+    x = random_contract_inputs(3, n_groups=2)
+    outs, _ = p.produce_outputs(x)
+    assert list(outs) == ["mass", "scores"]
+    np.testing.assert_array_equal(p.produce(x), outs["scores"])
+    assert JetTagProducer(model_path=model, preprocess_json=pre, flav_names=list("abc")).flav_names == list("abc")
+
+
+def test_model_without_scores_output_needs_no_flav_names(multi, tmp_path):
+    model, _ = multi
+
+    def regression_only(d):
+        d["outputs"] = d["outputs"][1:3]  # embedding, mass
+        d["output_names"] = ["embedding", "mass"]
+        del d["flav_names"]
+
+    p = JetTagProducer(model_path=model, preprocess_json=_declared(tmp_path, model, regression_only))
+    assert p.output_names == ["embedding", "mass"] and p.flav_names == [] and p.scores_output == "embedding"
+    x = random_contract_inputs(4, n_groups=2)
+    outs, status = p.produce_outputs(x)
+    assert list(outs) == ["embedding", "mass"] and (status == 0).all()
+    np.testing.assert_array_equal(p.produce(x), outs["embedding"])  # no scores output: the first output
+
+
+def test_preprocess_json_without_declarations_is_read_as_before(model, tmp_path):
+    """The older format (no "inputs"/"outputs"): output 0 is the scores output; now every output runs."""
+    pre = write_preprocess(tmp_path / "preprocess.json", model_path=model)
+    p = JetTagProducer(model_path=model, preprocess_json=str(pre))
+    assert p.output_names == ["scores", "embedding"] and p.output_kinds == ["scores", "undeclared"]
+    assert p.flav_names == FLAV and p.scores_output == "scores" and p.output_columns == {"scores": FLAV}
+    x = random_inputs(5, n_groups=3)
+    outs, status = p.produce_outputs(x)
+    ref = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"]).run(["scores", "embedding"], x)
+    np.testing.assert_array_equal(outs["scores"], ref[0])
+    np.testing.assert_array_equal(outs["embedding"], ref[1])
+    np.testing.assert_array_equal(p.produce(x), ref[0])
+    with pytest.raises(KeyError, match="missing required parameter 'flav_names'"):
+        JetTagProducer(model_path=model)  # no preprocess_json: flav_names is still required
+
+
+def test_shipped_preprocess_json_reads_the_same_with_and_without_declarations(tmp_path):
+    import json
+    from pathlib import Path
+
+    import hepjepa
+
+    d = Path(hepjepa.__file__).parent / "models" / "default"
+    pre = json.loads((d / "preprocess.json").read_text())
+    old = {k: v for k, v in pre.items() if k not in ("inputs", "outputs")}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    a = JetTagProducer(model_path=str(d / "model.onnx"), preprocess_json=str(d / "preprocess.json"))
+    b = JetTagProducer(model_path=str(d / "model.onnx"), preprocess_json=str(tmp_path / "old.json"))
+    for attr in ("input_names", "output_names", "flav_names", "scores_output", "output_columns"):
+        assert getattr(a, attr) == getattr(b, attr), attr
+    assert b.output_kinds == ["scores"] and a.output_kinds[0] == "scores"
+
+
+def _drop(key, i, field):
+    def edit(d):
+        del d[key][i][field]
+    return edit
+
+
+def _set(key, i, field, value):
+    def edit(d):
+        d[key][i][field] = value
+    return edit
+
+
+@pytest.mark.parametrize("edit, match", [
+    (_set("outputs", 1, "name", "embeding"), r"key 'outputs\[1\]' declares output 'embeding', which the model does not have; "
+                                             r"the model's outputs: \[scores, embedding, mass, group_embedding\]"),
+    (_set("outputs", 1, "shape", [-1, 7]), r"'outputs\[1\]' \('embedding'\) declares shape \(-1, 7\), but the model's output "
+                                           r"has \(-1, 6\) \(-1 = dynamic\): axis 1 differs"),
+    (_set("outputs", 1, "shape", [-1, 6, 1]), r"declares shape \(-1, 6, 1\) of rank 3, but the model's output 'embedding' has rank 2"),
+    (_set("outputs", 2, "shape", [4, 2]), r"'outputs\[2\]' \('mass'\) declares shape \(4, 2\): axis 0 is the jet axis and must be -1"),
+    (_set("outputs", 0, "dtype", "float64"), r"'outputs\[0\]' \('scores'\): \"dtype\" is \"float64\", expected \"float32\""),
+    (_set("outputs", 0, "kind", "logits"), r"\"kind\" is \"logits\", expected one of scores, embedding, regression"),
+    (_set("outputs", 2, "columns", ["jet_mass"]), r"'outputs\[2\]' \('mass'\) has 1 columns \[jet_mass\], but its shape \(-1, 2\) gives 2"),
+    (_drop("outputs", 2, "columns"), r"'outputs\[2\]' \('mass'\) of kind 'regression' lacks \"columns\""),
+    (_set("outputs", 3, "kind", "regression"), r"'outputs\[3\]' \('group_embedding'\) of kind 'regression' lacks \"columns\""),
+    (_set("outputs", 1, "colums", ["a"]), r"'outputs\[1\]' \('embedding'\) has unknown key 'colums'; did you mean 'columns'\?"),
+    (_drop("outputs", 0, "shape"), r"'outputs\[0\]' \('scores'\) lacks \"shape\""),
+    (_set("outputs", 0, "shape", [-1, 3.0]), r"'outputs\[0\]' \('scores'\): \"shape\" must be a list of integers"),
+    (_set("outputs", 3, "axes", ["batch", "group", None]), r"'outputs\[3\]' \('group_embedding'\) names axis 1 'group', but the "
+                                                          r"model names it 'groups'"),
+    (_set("inputs", 0, "shape", [-1, -1, 2, 4]), r"'inputs\[0\]' \('features'\) declares shape \(-1, -1, 2, 4\), but the model's "
+                                                 r"input has \(-1, -1, 2, 3\) \(-1 = dynamic\): axis 3 differs"),
+    (_set("inputs", 0, "shape", [-1, 12, 2, 3]), r"'inputs\[0\]' \('features'\) .*axis 1 differs"),
+    (_set("inputs", 2, "axes", ["batch", None]), r"'inputs\[2\]' \('group_mask'\) names axis 1 null, but the model names it 'groups'"),
+    (_set("inputs", 1, "axes", ["batch", "groups", "k"]), r"names axis 2 'k', but the model fixes that axis to 2 \(expected null\)"),
+    (_set("inputs", 3, "name", "centres"), r"key 'inputs' \[.*centres.*\] lacks the model's input 'centers'"),
+    (_set("inputs", 3, "dtype", "float16"), r"'inputs\[3\]' \('centers'\): \"dtype\" is \"float16\""),
+    (lambda d: d["inputs"].append(dict(d["inputs"][0])), r"key 'inputs' declares input 'features' twice"),
+    (lambda d: d["outputs"].append(dict(d["outputs"][0], name="extra")), r"declares output 'extra', which the model does not have"),
+    (lambda d: d.update(outputs=[]), r"key 'outputs' must be a non-empty list with one object per model output"),
+    (lambda d: d.update(outputs={"scores": {}}), r"key 'outputs' must be a non-empty list"),
+    (lambda d: d.update(inputs=[5]), r"key 'inputs\[0\]' must be an object"),
+    (lambda d: d.update(output_names=["scores"]), r"key 'output_names' \[scores\] differs from the names in key 'outputs' "
+                                                  r"\[scores, embedding, mass, group_embedding\]"),
+    (lambda d: d.update(input_names=d["input_names"][::-1]), r"key 'input_names' \[pair_features, .*\] differs from the names in key 'inputs'"),
+    (lambda d: d.update(flav_names=["a", "b", "c"]), r"key 'flav_names' \[a, b, c\] differs from the columns of output 'scores' in key "
+                                                     r"'outputs' \[probQCD, probTbqq, probWqq\]"),
+])
+def test_declarations_checked_against_the_model(multi, tmp_path, edit, match):
+    from hepjepa._core import ConfigError
+
+    model, _ = multi
+    pre = _declared(tmp_path, model, edit)
+    with pytest.raises(ConfigError, match=match) as e:
+        JetTagProducer(model_path=model, preprocess_json=pre)
+    assert pre in str(e.value)  # names the file
+
+
+def test_undeclared_output_of_unknown_width_refused(multi, tmp_path):
+    """'mass' has an unnamed dynamic width in the graph: without its declaration the producer cannot size an untagged row."""
+    from hepjepa._core import ConfigError
+
+    model, _ = multi
+    legacy = write_contract_preprocess(tmp_path / "old.json", model_path=model, output_names=list(MULTI_OUTPUTS))
+    with pytest.raises(ConfigError, match=r"output 'mass' has shape \(-1, -1\): the size of axis 1 \(unnamed\) is fixed by neither "
+                                          r"the model nor preprocess_json.*declare it in preprocess_json's \"outputs\""):
+        JetTagProducer(model_path=model, preprocess_json=str(legacy))
+    # the other outputs are sized by the model (fixed, or the input axis 'groups')
+    p = JetTagProducer(model_path=model, preprocess_json=str(legacy), output_names=["scores", "embedding", "group_embedding"])
+    assert p.output_kinds == ["scores", "undeclared", "undeclared"]
+    outs, _ = p.produce_outputs(random_contract_inputs(2, n_groups=3))
+    assert outs["group_embedding"].shape == (2, 3, 2)
+
+
+def test_output_names_must_be_model_outputs(multi):
+    from hepjepa._core import ConfigError
+
+    model, pre = multi
+    with pytest.raises(ConfigError, match=r"output 'embeding' \(output_names\) is not an output of the model; the model has \[scores, "):
+        JetTagProducer(model_path=model, preprocess_json=pre, output_names=["scores", "embeding"])
+    with pytest.raises(ConfigError, match=r"output_names \[scores, scores\] name 'scores' twice"):
+        JetTagProducer(model_path=model, preprocess_json=pre, output_names=["scores", "scores"])
+
+
+def test_output_kinds_are_the_exporters():
+    from hepjepa import _core
+    from hepjepa.deploy.preprocess import OUTPUT_KINDS
+
+    assert _core.OUTPUT_KINDS == OUTPUT_KINDS
+
+
+def test_threads_share_one_producer_for_every_output(multi):
+    model, pre = multi
+    p = JetTagProducer(model_path=model, preprocess_json=pre, batch_size=4)
+    inputs = [random_contract_inputs(n, n_groups=1 + n % 4, seed=n) for n in range(1, 12)]
+    serial = [p.produce_outputs(x) for x in inputs]
+    errors = []
+
+    def work():
+        for _ in range(10):
+            for x, (want, want_status) in zip(inputs, serial):
+                got, status = p.produce_outputs(x)
+                if not (all(np.array_equal(got[k], want[k]) for k in want) and np.array_equal(status, want_status)):
+                    errors.append(x["features"].shape)
+
+    ts = [threading.Thread(target=work) for _ in range(6)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert errors == []
+
+
+def test_parameter_errors_are_typed():
+    """Unknown / missing parameters are UnknownParameter / MissingParameter: KeyErrors (as before) and ConfigErrors."""
+    from hepjepa.bridge import ConfigError, MissingParameter, UnknownParameter
+
+    for cls in (UnknownParameter, MissingParameter):
+        assert issubclass(cls, ConfigError) and issubclass(cls, KeyError) and issubclass(cls, ValueError)
+    with pytest.raises(UnknownParameter, match=r"unknown parameter 'batch_sise'; did you mean 'batch_size'\?"):
+        JetTagProducer(model_path="m.onnx", batch_sise=3)
+    with pytest.raises(MissingParameter, match=r"missing required parameter 'model_path'"):
+        JetTagProducer(flav_names=FLAV)
+    with pytest.raises(ConfigError) as e:  # neither of the two: a plain ConfigError, not a KeyError
+        JetTagProducer(model_path="m.onnx", batch_size="3")
+    assert not isinstance(e.value, KeyError)

@@ -115,7 +115,7 @@ def test_head_warmup_keeps_backbone_still_then_trains_it():
 
 def test_max_groups_overrides_the_tokenizer_and_is_checked():
     """finetune/regress --max-groups: the tagger tokenises into more groups than the pretraining did."""
-    from hepjepa.downstream._backbone_source import resolve_backbone
+    from hepjepa.downstream.backbone import resolve_backbone
 
     mode, _, state, tok = resolve_backbone(None, True, None, None, "finetune", max_groups=24)
     assert mode == "scratch" and state is None and tok.max_groups == 24

@@ -1,7 +1,21 @@
 // pybind11 bindings of hepjepa._core: type conversion and exception translation only.
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <onnxruntime_cxx_api.h>
+
+#include <pybind11/gil_safe_call_once.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
-#include <pybind11/stl.h>
+#include <pybind11/stl.h>  // the std::vector / std::optional / std::string conversions
 
 #include "hepjepa/Exceptions.h"
 #include "hepjepa/JetTagProducer.h"
@@ -124,8 +138,23 @@ std::unique_ptr<hepjepa::JetTagProducer> makeProducer(const py::dict& params) {
   return std::make_unique<hepjepa::JetTagProducer>(p);
 }
 
-// produce() and produce_with_status(): scores (n_jets, n_flav) float32 [, status (n_jets,) int8]
-py::object produce(const hepjepa::JetTagProducer& self, const py::dict& inputs, bool with_status) {
+// A NumPy array that takes over `values` (moved, not copied); the capsule frees them with the array.
+template <class T>
+py::array_t<T> ownedArray(std::vector<T>&& values, const std::vector<int64_t>& shape) {
+  auto owned = std::make_unique<std::vector<T>>(std::move(values));
+  T* data = owned->data();
+  py::capsule free_with_array(owned.get(), [](void* v) { delete static_cast<std::vector<T>*>(v); });
+  owned.release();  // the capsule holds it now
+  return py::array_t<T>(std::vector<py::ssize_t>(shape.begin(), shape.end()), data, free_with_array);
+}
+
+// The producer's inputs from a dict of float32 arrays, in its input order; keep holds the arrays.
+struct Inputs {
+  std::vector<FArray> keep;
+  std::vector<const float*> ptrs;
+  std::vector<std::vector<int64_t>> shapes;
+};
+Inputs toInputs(const hepjepa::JetTagProducer& self, const py::dict& inputs) {
   const auto& names = self.inputNames();
   for (auto& [k, _] : inputs) {
     if (!py::isinstance<py::str>(k)) throw InvalidInput("input names must be strings, got " + reprOf(k));
@@ -136,35 +165,75 @@ py::object produce(const hepjepa::JetTagProducer& self, const py::dict& inputs, 
       throw InvalidInput("unknown input name '" + key + "'; the producer takes: " + valid);
     }
   }
-  std::vector<FArray> keep;
-  std::vector<const float*> ptrs;
-  std::vector<std::vector<int64_t>> shapes;
+  Inputs x;
   for (auto& n : names) {
     if (!inputs.contains(n)) throw InvalidInput("missing input '" + n + "'");
-    keep.push_back(asFloat32(inputs[py::str(n)], n));
-    ptrs.push_back(keep.back().data());
-    shapes.push_back(shapeOf(keep.back()));
+    x.keep.push_back(asFloat32(inputs[py::str(n)], n));
+    x.ptrs.push_back(x.keep.back().data());
+    x.shapes.push_back(shapeOf(x.keep.back()));
   }
-  std::vector<float> scores;
-  std::vector<int8_t> status;
+  return x;
+}
+
+// produce(): the scores output (n_jets, ...) float32; produce_with_status(): (scores, status (n_jets,) int8)
+py::object produce(const hepjepa::JetTagProducer& self, const py::dict& inputs, bool with_status) {
+  const Inputs x = toInputs(self, inputs);
+  const std::vector<std::string> scores{self.scoresOutput().name};
+  hepjepa::ProducedOutputs r;
   {
     py::gil_scoped_release nogil;
-    scores = self.produce(ptrs, shapes, &status);
+    r = self.produceOutputs(x.ptrs, x.shapes, scores);
   }
-  const auto n_flav = static_cast<py::ssize_t>(self.flavNames().size());
-  FArray out({static_cast<py::ssize_t>(scores.size()) / n_flav, n_flav});
-  std::copy(scores.begin(), scores.end(), out.mutable_data());
+  auto& o = r.outputs[0];
+  auto out = ownedArray(std::move(o.values), o.shape);
   if (!with_status) return out;
-  py::array_t<int8_t> st(static_cast<py::ssize_t>(status.size()));
-  std::copy(status.begin(), status.end(), st.mutable_data());
-  return py::make_tuple(out, st);
+  const std::vector<int64_t> n_jets{static_cast<int64_t>(r.status.size())};
+  return py::make_tuple(out, ownedArray(std::move(r.status), n_jets));
+}
+
+// produce_outputs(): ({name: (n_jets, ...) float32} for every output, status (n_jets,) int8)
+py::tuple produceOutputs(const hepjepa::JetTagProducer& self, const py::dict& inputs) {
+  const Inputs x = toInputs(self, inputs);
+  hepjepa::ProducedOutputs r;
+  {
+    py::gil_scoped_release nogil;
+    r = self.produceOutputs(x.ptrs, x.shapes);
+  }
+  py::dict out;
+  for (auto& o : r.outputs) out[py::str(o.name)] = ownedArray(std::move(o.values), o.shape);
+  const std::vector<int64_t> n_jets{static_cast<int64_t>(r.status.size())};
+  return py::make_tuple(out, ownedArray(std::move(r.status), n_jets));
+}
+
+// A Python exception class hepjepa._core.<name> with these bases, for the translator below.
+py::object newError(py::module_& m, const char* name, const py::tuple& bases, const char* doc) {
+  const std::string full = m.attr("__name__").cast<std::string>() + "." + name;
+  auto e = py::reinterpret_steal<py::object>(PyErr_NewExceptionWithDoc(full.c_str(), doc, bases.ptr(), nullptr));
+  if (!e) throw py::error_already_set();
+  m.attr(name) = e;
+  return e;
 }
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "hepjepa's C++ ONNX Runtime bridge (private; use hepjepa.bridge)";
 
-  static py::exception<hepjepa::ConfigError> config_error(m, "ConfigError", PyExc_ValueError);
+  // stored the way pybind11 asks for objects that the translator uses: a function-local static
+  // py::object would be released after the interpreter is gone
+  PYBIND11_CONSTINIT static py::gil_safe_call_once_and_store<py::object> config_error, unknown_parameter, missing_parameter;
+  config_error.call_once_and_store_result([&] {
+    return newError(m, "ConfigError", py::make_tuple(py::handle(PyExc_ValueError)),
+                    "An ill-typed or out-of-range parameter, or an invalid preprocess.json.");
+  });
+  // a ConfigError and a KeyError: `except KeyError` keeps working, `except ConfigError` catches every parameter error
+  unknown_parameter.call_once_and_store_result([&] {
+    return newError(m, "UnknownParameter", py::make_tuple(config_error.get_stored(), py::handle(PyExc_KeyError)),
+                    "A parameter name the producer does not declare (see JetTagProducer.valid_keys()).");
+  });
+  missing_parameter.call_once_and_store_result([&] {
+    return newError(m, "MissingParameter", py::make_tuple(config_error.get_stored(), py::handle(PyExc_KeyError)),
+                    "A required parameter given neither in the parameters nor in preprocess_json.");
+  });
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -172,13 +241,12 @@ PYBIND11_MODULE(_core, m) {
       PyErr_SetString(PyExc_FileNotFoundError, e.what());
     } catch (const hepjepa::InvalidInput& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const hepjepa::UnknownParameter& e) {
+      py::set_error(unknown_parameter.get_stored(), e.what());
+    } catch (const hepjepa::MissingParameter& e) {
+      py::set_error(missing_parameter.get_stored(), e.what());
     } catch (const hepjepa::ConfigError& e) {
-      std::string msg = e.what();
-      // unknown / missing keys are KeyErrors (still ValueError-compatible via ConfigError)
-      if (msg.rfind("unknown parameter", 0) == 0 || msg.rfind("missing required parameter", 0) == 0)
-        PyErr_SetString(PyExc_KeyError, msg.c_str());
-      else
-        py::set_error(config_error, msg.c_str());
+      py::set_error(config_error.get_stored(), e.what());
     } catch (const hepjepa::ModelError& e) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
     } catch (const Ort::Exception& e) {
@@ -196,6 +264,7 @@ PYBIND11_MODULE(_core, m) {
   status[py::int_(int(hepjepa::kNonfiniteInput))] = "nonfinite_input";
   status[py::int_(int(hepjepa::kNonfiniteScore))] = "nonfinite_score";
   m.attr("TAG_STATUS") = status;
+  m.attr("OUTPUT_KINDS") = py::tuple(py::cast(hepjepa::JetTagProducer::outputKindNames()));
 
   const hepjepa::ort::RunLimits default_limits;
   py::class_<hepjepa::ort::ONNXRuntime>(m, "ONNXRuntime")
@@ -265,8 +334,18 @@ PYBIND11_MODULE(_core, m) {
           "produce_with_status",
           [](const hepjepa::JetTagProducer& self, const py::dict& inputs) { return produce(self, inputs, true); },
           py::arg("inputs"))
+      .def("produce_outputs", &produceOutputs, py::arg("inputs"))
       .def_property_readonly("input_names", &hepjepa::JetTagProducer::inputNames)
       .def_property_readonly("output_names", &hepjepa::JetTagProducer::outputNames)
+      .def_property_readonly("output_kinds", &hepjepa::JetTagProducer::outputKinds)
+      .def_property_readonly("output_columns",
+                             [](const hepjepa::JetTagProducer& self) {
+                               py::dict d;
+                               for (const auto& o : self.outputs())
+                                 if (!o.columns.empty()) d[py::str(o.name)] = py::cast(o.columns);
+                               return d;
+                             })
+      .def_property_readonly("scores_output", [](const hepjepa::JetTagProducer& self) { return self.scoresOutput().name; })
       .def_property_readonly("flav_names", &hepjepa::JetTagProducer::flavNames)
       .def_property_readonly("batch_size", &hepjepa::JetTagProducer::batchSize)
       .def_property_readonly("sha256_verified", &hepjepa::JetTagProducer::sha256Verified);

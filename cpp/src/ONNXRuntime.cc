@@ -1,9 +1,14 @@
 #include "hepjepa/ONNXRuntime.h"
 
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <map>
-#include <tuple>
 #include <sstream>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "hepjepa/Exceptions.h"
 
@@ -74,23 +79,27 @@ ONNXRuntime::ONNXRuntime(const std::string& model_path, const Ort::SessionOption
       session_ = std::make_unique<Ort::Session>(env(), model_path.c_str(), so);
     }
     Ort::AllocatorWithDefaultOptions alloc;
+    // shape, element type and axis names of one input or output
+    auto describe = [](const Ort::TypeInfo& type_info, std::vector<std::vector<int64_t>>& shapes,
+                       std::vector<ONNXTensorElementDataType>& types, std::vector<std::vector<std::string>>& symbols) {
+      // the shape info is a view into the type info: the caller keeps that alive while this reads it
+      auto info = type_info.GetTensorTypeAndShapeInfo();
+      shapes.push_back(info.GetShape());
+      types.push_back(info.GetElementType());
+      // copied: the const char*s belong to the type info, which dies after this call
+      std::vector<const char*> raw(shapes.back().size(), nullptr);
+      if (!raw.empty()) info.GetSymbolicDimensions(raw.data(), raw.size());
+      std::vector<std::string> names;
+      for (const char* s : raw) names.emplace_back(s ? s : "");
+      symbols.push_back(std::move(names));
+    };
     for (size_t i = 0; i < session_->GetInputCount(); ++i) {
       input_names_.emplace_back(session_->GetInputNameAllocated(i, alloc).get());
-      // the shape info is a view into the type info: keep that alive while reading it
-      const Ort::TypeInfo type_info = session_->GetInputTypeInfo(i);
-      auto info = type_info.GetTensorTypeAndShapeInfo();
-      input_shapes_.push_back(info.GetShape());
-      input_types_.push_back(info.GetElementType());
-      // copied: the const char*s belong to the type info, which dies at the end of this scope
-      std::vector<const char*> raw(input_shapes_.back().size(), nullptr);
-      if (!raw.empty()) info.GetSymbolicDimensions(raw.data(), raw.size());
-      std::vector<std::string> symbols;
-      for (const char* s : raw) symbols.emplace_back(s ? s : "");
-      input_symbols_.push_back(std::move(symbols));
+      describe(session_->GetInputTypeInfo(i), input_shapes_, input_types_, input_symbols_);
     }
     for (size_t i = 0; i < session_->GetOutputCount(); ++i) {
       output_names_.emplace_back(session_->GetOutputNameAllocated(i, alloc).get());
-      output_shapes_.push_back(session_->GetOutputTypeInfo(i).GetTensorTypeAndShapeInfo().GetShape());
+      describe(session_->GetOutputTypeInfo(i), output_shapes_, output_types_, output_symbols_);
     }
   } catch (const Ort::Exception& e) {
     throw ModelError("cannot load ONNX model " + model_path + ": " + e.what());
@@ -108,8 +117,14 @@ const std::vector<int64_t>& ONNXRuntime::getOutputShape(const std::string& name)
 const std::vector<std::string>& ONNXRuntime::getInputSymbolicShape(const std::string& name) const {
   return input_symbols_[indexOf(input_names_, name, "input")];
 }
+const std::vector<std::string>& ONNXRuntime::getOutputSymbolicShape(const std::string& name) const {
+  return output_symbols_[indexOf(output_names_, name, "output")];
+}
 ONNXTensorElementDataType ONNXRuntime::getInputType(const std::string& name) const {
   return input_types_[indexOf(input_names_, name, "input")];
+}
+ONNXTensorElementDataType ONNXRuntime::getOutputType(const std::string& name) const {
+  return output_types_[indexOf(output_names_, name, "output")];
 }
 
 std::vector<int64_t> ONNXRuntime::checkShapes(const std::vector<std::string>& input_names,
@@ -244,5 +259,22 @@ void ONNXRuntime::runInto(const std::vector<std::string>& input_names, const std
 }
 
 std::string ortVersion() { return Ort::GetVersionString(); }
+
+std::string elementTypeName(ONNXTensorElementDataType type) {
+  switch (type) {
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: return "float32";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE: return "float64";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16: return "float16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16: return "bfloat16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: return "int8";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16: return "int16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: return "int32";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: return "int64";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: return "uint8";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL: return "bool";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING: return "string";
+    default: return "ONNX element type " + std::to_string(static_cast<int>(type));
+  }
+}
 
 }  // namespace hepjepa::ort

@@ -1,8 +1,13 @@
 #include "hepjepa/Sha256.h"
 
 #include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <ios>
+#include <string>
 #include <vector>
 
 #include "hepjepa/Exceptions.h"

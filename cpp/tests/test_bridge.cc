@@ -1,19 +1,33 @@
 // C++ unit tests of the bridge (plain checks + ctest; no external framework).
-// argv[1]: folder with tagger.onnx, preprocess.json, corrupt.onnx, contract.onnx and
-// contract_preprocess.json (written by tests/_onnx_models.py); the tests write scratch files there.
+// argv[1]: folder with tagger.onnx, preprocess.json, corrupt.onnx, contract.onnx,
+// contract_preprocess.json, multi.onnx and multi_preprocess.json (written by
+// tests/_onnx_models.py); the tests write scratch files there.
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <functional>
+#include <initializer_list>
 #include <iostream>
 #include <iterator>
 #include <limits>
+#include <string>
 #include <thread>
+#include <type_traits>
+#include <vector>
 
 #include "hepjepa/Exceptions.h"
+#include "hepjepa/FreeList.h"
 #include "hepjepa/JetTagProducer.h"
 #include "hepjepa/ONNXRuntime.h"
 #include "hepjepa/Sha256.h"
+
+// like ONNXRuntime: one producer owns one session and its buffers, so copies are bugs
+static_assert(!std::is_copy_constructible_v<hepjepa::JetTagProducer> && !std::is_copy_assignable_v<hepjepa::JetTagProducer>);
+static_assert(!std::is_copy_constructible_v<hepjepa::ort::ONNXRuntime>);
 
 namespace {
 int failures = 0;
@@ -125,8 +139,12 @@ int main(int argc, char** argv) {
   for (auto& t : ts) t.join();
   for (int t = 0; t < 4; ++t) check(bad[t] == 0, "thread result == serial");
 
-  expectThrow<hepjepa::ConfigError>([&] { hepjepa::JetTagProducer p({{"model_pth", model}}); }, "unknown key", "model_path");
-  expectThrow<hepjepa::ConfigError>([&] { hepjepa::JetTagProducer p({{"flav_names", std::vector<std::string>{"a"}}}); }, "missing key", "model_path");
+  expectThrow<hepjepa::UnknownParameter>([&] { hepjepa::JetTagProducer p({{"model_pth", model}}); }, "unknown key",
+                                         "unknown parameter 'model_pth'; did you mean 'model_path'?");
+  expectThrow<hepjepa::MissingParameter>([&] { hepjepa::JetTagProducer p({{"flav_names", std::vector<std::string>{"a"}}}); },
+                                         "missing key", "missing required parameter 'model_path'");
+  expectThrow<hepjepa::MissingParameter>([&] { hepjepa::JetTagProducer p({{"model_path", model}}); }, "missing flav_names",
+                                         "missing required parameter 'flav_names'");
   expectThrow<hepjepa::ConfigError>(
       [&] { hepjepa::JetTagProducer p({{"model_path", model}, {"flav_names", std::vector<std::string>(6, "x")}}); },
       "too many flav_names", "only 5");
@@ -334,6 +352,124 @@ int main(int argc, char** argv) {
       });
     for (auto& t : cts) t.join();
     for (int t = 0; t < 4; ++t) check(cbad[t] == 0, "contract threads == serial");
+  }
+
+  // ---- FreeList: objects are reused, one per concurrent lease, and die with the list
+  {
+    hepjepa::FreeList<std::vector<float>> pool;
+    const std::vector<float>* first = nullptr;
+    {
+      auto a = pool.lease();
+      a->assign(100, 1.f);
+      first = &*a;
+      auto b = pool.lease();  // a is in use: a second object
+      check(&*b != first, "free list: concurrent leases get distinct objects");
+    }
+    check(pool.idle() == 2, "free list: both objects back after the leases end");
+    auto c = pool.lease();  // a went back last (leases end in reverse order): it comes out first
+    check(&*c == first && c->capacity() >= 100 && pool.idle() == 1, "free list: a returned object is reused, capacity kept");
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 8; ++t)
+      ts.emplace_back([&] {
+        for (int r = 0; r < 1000; ++r) pool.lease()->push_back(1.f);
+      });
+    for (auto& t : ts) t.join();
+    check(pool.idle() >= 1 && pool.idle() <= 8, "free list: never more objects than concurrent leases (+1 held)");
+  }
+
+  // ---- every declared output: multi.onnx (scores, embedding, mass, group_embedding)
+  {
+    const std::string mmodel = dir + "/multi.onnx", mpre = dir + "/multi_preprocess.json";
+    hepjepa::JetTagProducer mp({{"model_path", mmodel}, {"preprocess_json", mpre}, {"batch_size", int64_t{2}}});
+    const std::vector<std::string> names{"scores", "embedding", "mass", "group_embedding"};
+    check(mp.outputNames() == names, "declared outputs are the producer's outputs");
+    check(mp.outputKinds() == std::vector<std::string>{"scores", "embedding", "regression", "embedding"}, "declared kinds");
+    check(mp.flavNames() == std::vector<std::string>{"probQCD", "probTbqq", "probWqq"}, "flav_names = scores columns");
+    check(mp.scoresOutput().name == "scores" && mp.outputs()[2].columns.size() == 2, "scores output, mass columns");
+    check(mp.outputs()[2].shape == std::vector<int64_t>{-1, 2}, "mass width from preprocess.json (the model's is dynamic)");
+    check(mp.outputs()[3].shape == std::vector<int64_t>{-1, -1, 2}, "group_embedding keeps its groups axis");
+    const int64_t mn = 5, mg = 3;
+    auto mx = contractInputs(mn, mg);
+    ONNXRuntime mrt(mmodel);
+    const auto want = mrt.run(mp.inputNames(), mx.values, mx.shapes, names);
+    auto got = mp.produceOutputs(mx.values, mx.shapes);
+    check(got.status == std::vector<int8_t>(mn, hepjepa::kTagged), "multi: all tagged");
+    const std::vector<std::vector<int64_t>> shapes{{mn, 3}, {mn, 6}, {mn, 2}, {mn, mg, 2}};
+    for (size_t o = 0; o < names.size(); ++o) {
+      check(got.outputs[o].name == names[o] && got.outputs[o].shape == shapes[o], "multi: output " + names[o] + " shape");
+      check(got.outputs[o].values.size() == want[o].size(), "multi: output " + names[o] + " size");
+      for (size_t k = 0; k < std::min(want[o].size(), got.outputs[o].values.size()); ++k)
+        if (std::fabs(got.outputs[o].values[k] - want[o][k]) > 1e-6f) {
+          check(false, "multi: output " + names[o] + " == runtime at " + std::to_string(k));
+          break;
+        }
+    }
+    check(mp.produce(mx.values, mx.shapes) == got.at("scores").values, "produce() = the scores output");
+    auto two = mp.produceOutputs(mx.values, mx.shapes, {"mass", "scores"});
+    check(two.outputs.size() == 2 && two.outputs[0].values == got.at("mass").values &&
+              two.outputs[1].values == got.at("scores").values, "select: the named outputs in that order");
+    expectThrow<hepjepa::InvalidInput>([&] { mp.produceOutputs(mx.values, mx.shapes, {"nope"}); }, "select unknown",
+                                       "unknown output 'nope'; the producer's outputs: scores, embedding");
+    expectThrow<hepjepa::InvalidInput>([&] { got.at("nope"); }, "at unknown", "no output 'nope'");
+    // jets 1 and 3 without a real group: -1 in every value of their rows, in every output
+    auto e = mx;
+    for (int64_t j : {1, 3})
+      for (auto& v : e.values) std::fill_n(v.begin() + static_cast<std::ptrdiff_t>(j * (v.size() / mn)), v.size() / mn, 0.f);
+    auto eg = mp.produceOutputs(e.values, e.shapes);
+    check(eg.status == std::vector<int8_t>{0, 1, 0, 1, 0}, "multi: empty jets untagged");
+    for (const auto& o : eg.outputs) {
+      const size_t row = o.values.size() / mn;
+      for (int64_t j : {1, 3})
+        check(std::all_of(o.values.begin() + static_cast<std::ptrdiff_t>(j * row),
+                          o.values.begin() + static_cast<std::ptrdiff_t>((j + 1) * row), [](float v) { return v == -1.f; }),
+              "multi: untagged row of " + o.name + " is -1");
+    }
+    // a features sum of 100 overflows exp() in 'mass' only: that jet is untagged in every output
+    auto h = mx;
+    h.values[0][static_cast<size_t>(2 * mg * 2 * 3)] = 100.f;  // features[2, 0, 0, 0]
+    auto hg = mp.produceOutputs(h.values, h.shapes);
+    check(hg.status == std::vector<int8_t>{0, 0, 4, 0, 0}, "multi: nonfinite mass -> nonfinite_score");
+    for (size_t o = 0; o < hg.outputs.size(); ++o) {
+      const size_t row = hg.outputs[o].values.size() / mn;
+      for (size_t k = 0; k < hg.outputs[o].values.size(); ++k)
+        check(k / row == 2 ? hg.outputs[o].values[k] == -1.f : hg.outputs[o].values[k] == got.outputs[o].values[k],
+              "multi: only jet 2 marked in " + hg.outputs[o].name);
+    }
+    auto z = contractInputs(2, 0);
+    auto zg = mp.produceOutputs(z.values, z.shapes);
+    check(zg.at("group_embedding").shape == std::vector<int64_t>{2, 0, 2} && zg.at("mass").values == std::vector<float>(4, -1.f),
+          "multi: zero groups");
+    // threads on one producer, every output
+    std::vector<std::thread> mts;
+    std::vector<int> mbad(4, 0);
+    for (int t = 0; t < 4; ++t)
+      mts.emplace_back([&, t] {
+        for (int r = 0; r < 30; ++r) {
+          auto x = mp.produceOutputs(mx.values, mx.shapes);
+          for (size_t o = 0; o < names.size(); ++o) mbad[t] += x.outputs[o].values != got.outputs[o].values;
+        }
+      });
+    for (auto& t : mts) t.join();
+    for (int t = 0; t < 4; ++t) check(mbad[t] == 0, "multi threads == serial");
+
+    // declarations are checked against the model
+    const std::string mtext = readFile(mpre);
+    auto refusedWith = [&](const std::string& from, const std::string& to, const std::string& must) {
+      std::string t = mtext;
+      const auto at = t.find(from);
+      check(at != std::string::npos, "test edit '" + from + "' applies");
+      if (at == std::string::npos) return;
+      writeFile(dir + "/multi_bad.json", t.replace(at, from.size(), to));
+      expectThrow<hepjepa::ConfigError>(
+          [&] { hepjepa::JetTagProducer p({{"model_path", mmodel}, {"preprocess_json", dir + "/multi_bad.json"}}); },
+          "declaration " + from + " -> " + to, must);
+    };
+    refusedWith("\"shape\": [-1, 6]", "\"shape\": [-1, 7]", "('embedding') declares shape (-1, 7), but the model's output has (-1, 6)");
+    refusedWith("\"kind\": \"regression\"", "\"kind\": \"mass\"", "\"kind\" is \"mass\", expected one of scores, embedding, regression");
+    refusedWith("\"columns\": [\"jet_mass\", \"jet_sdmass\"]", "\"columns\": [\"jet_mass\"]", "has 1 columns [jet_mass], but its shape (-1, 2) gives 2");
+    refusedWith("\"name\": \"centers\"", "\"name\": \"centres\"", "lacks the model's input 'centers'");
+    refusedWith("\"dtype\": \"float32\", \"kind\": \"embedding\"", "\"dtype\": \"int64\", \"kind\": \"embedding\"",
+                "\"dtype\" is \"int64\", expected \"float32\"");
   }
 
   if (failures) { std::cerr << failures << " failure(s)\n"; return 1; }

@@ -1,14 +1,21 @@
-// Loads an ONNX tagger and runs hepjepa::JetTagProducer on a few synthetic jets.
+// Loads an ONNX tagger and runs hepjepa::JetTagProducer on a few synthetic jets: the scores of
+// each jet, then the shape of every output the model declares (produceOutputs()).
 // usage: tag_jets MODEL.onnx PREPROCESS.json [N_JETS]
 // Every model input gets shape (N_JETS, dims...) with each dynamic (-1) axis set to 4 groups.
 // The producer refuses masks other than 0/1 and skips jets without a real group, so the jets
 // are built as a tokeniser would: jet j has 1 + j % 4 real groups (mask 1), the rest padding
 // (mask 0); every other input is a constant 0.5.
+#include <cstddef>
+#include <cstdint>
+#include <exception>
 #include <iostream>
+#include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
-#include "hepjepa/Exceptions.h"
 #include "hepjepa/JetTagProducer.h"
+#include "hepjepa/ONNXRuntime.h"
 
 int main(int argc, char** argv) {
   if (argc < 3) {
@@ -55,15 +62,22 @@ int main(int argc, char** argv) {
       inputs.push_back(std::move(values));
       shapes.push_back(shape);
     }
-    std::vector<int8_t> status;
-    const auto scores = producer.produce(inputs, shapes, &status);
+    // every output in one ONNX Runtime call per batch; an untagged jet holds -1 in all of them
+    const hepjepa::ProducedOutputs result = producer.produceOutputs(inputs, shapes);
+    const auto& scores = result.at(producer.scoresOutput().name).values;
     const auto& flav = producer.flavNames();
     int64_t tagged = 0;
     for (int64_t j = 0; j < n_jets; ++j) {
+      const auto row = static_cast<size_t>(j) * flav.size();
       std::cout << "jet " << j << ":";
-      for (size_t c = 0; c < flav.size(); ++c) std::cout << " " << flav[c] << "=" << scores[j * flav.size() + c];
-      std::cout << " status=" << int(status[j]) << "\n";
-      tagged += status[j] == hepjepa::kTagged;
+      for (size_t c = 0; c < flav.size(); ++c) std::cout << " " << flav[c] << "=" << scores[row + c];
+      std::cout << " status=" << int{result.status[static_cast<size_t>(j)]} << "\n";
+      tagged += result.status[static_cast<size_t>(j)] == hepjepa::kTagged;
+    }
+    for (size_t o = 0; o < result.outputs.size(); ++o) {
+      std::cout << "output '" << result.outputs[o].name << "' (" << producer.outputKinds()[o] << "): shape (";
+      for (size_t d = 0; d < result.outputs[o].shape.size(); ++d) std::cout << (d ? ", " : "") << result.outputs[o].shape[d];
+      std::cout << ")\n";
     }
     std::cout << "ORT " << hepjepa::ort::ortVersion() << ", " << tagged << " jets tagged\n";
   } catch (const std::exception& e) {

@@ -10,6 +10,10 @@ struct InvalidInput : std::invalid_argument { using std::invalid_argument::inval
 struct ModelNotFound : std::runtime_error { using std::runtime_error::runtime_error; };
 /// Unreadable/invalid model or ORT failure (Python: RuntimeError).
 struct ModelError : std::runtime_error { using std::runtime_error::runtime_error; };
-/// Unknown, missing or ill-typed parameter (Python: KeyError for keys, ValueError otherwise).
+/// Ill-typed or out-of-range parameter, invalid preprocess.json (Python: hepjepa._core.ConfigError, a ValueError).
 struct ConfigError : std::invalid_argument { using std::invalid_argument::invalid_argument; };
+/// A parameter name the producer does not declare (Python: UnknownParameter, a ConfigError and a KeyError).
+struct UnknownParameter : ConfigError { using ConfigError::ConfigError; };
+/// A required parameter given nowhere (Python: MissingParameter, a ConfigError and a KeyError).
+struct MissingParameter : ConfigError { using ConfigError::ConfigError; };
 }  // namespace hepjepa

@@ -1,9 +1,12 @@
 // hepjepa::ort::ONNXRuntime mirrors cms::Ort::ONNXRuntime (PhysicsTools/ONNXRuntime).
 #pragma once
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <onnxruntime_c_api.h>
 #include <onnxruntime_cxx_api.h>
 
 namespace hepjepa::ort {
@@ -74,10 +77,12 @@ public:
   /// Model-declared shape of an input/output (-1 for dynamic axes). Throws InvalidInput on unknown name.
   const std::vector<int64_t>& getInputShape(const std::string& name) const;
   const std::vector<int64_t>& getOutputShape(const std::string& name) const;
-  /// Symbolic name of each axis of an input ("" for fixed or unnamed axes), e.g. "batch", "groups".
+  /// Symbolic name of each axis of an input/output ("" for fixed or unnamed axes), e.g. "batch", "groups".
   const std::vector<std::string>& getInputSymbolicShape(const std::string& name) const;
-  /// Element type of an input (run() feeds float32 only).
+  const std::vector<std::string>& getOutputSymbolicShape(const std::string& name) const;
+  /// Element type of an input/output (run() feeds and returns float32 only).
   ONNXTensorElementDataType getInputType(const std::string& name) const;
+  ONNXTensorElementDataType getOutputType(const std::string& name) const;
   const RunLimits& limits() const { return limits_; }
 
 private:
@@ -85,12 +90,14 @@ private:
   std::unique_ptr<Ort::Session> session_;
   std::vector<std::string> input_names_, output_names_;
   std::vector<std::vector<int64_t>> input_shapes_, output_shapes_;
-  std::vector<std::vector<std::string>> input_symbols_;
-  std::vector<ONNXTensorElementDataType> input_types_;
+  std::vector<std::vector<std::string>> input_symbols_, output_symbols_;
+  std::vector<ONNXTensorElementDataType> input_types_, output_types_;
   RunLimits limits_;
 };
 
 /// Version string of the ONNX Runtime library actually loaded.
 std::string ortVersion();
+/// ONNX's name of an element type ("float32", "int64", ...), for messages.
+std::string elementTypeName(ONNXTensorElementDataType type);
 
 }  // namespace hepjepa::ort

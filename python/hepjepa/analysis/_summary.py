@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from hepjepa.errors import UserInputError
 
 __all__ = ["MIN_PASSING", "score_counts", "binned_roc", "auc", "working_point", "msd_before_after", "js_distance", "ks_distance"]
 
@@ -29,6 +30,9 @@ def score_counts(h, flavour: str, truth: int, variances: bool = False):
 def binned_roc(sig: np.ndarray, bkg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Efficiencies of a cut ``score >= edge_i`` for every lower bin edge i (and 0 at the top).
 
+    The project's one ROC (``hepjepa.downstream.metrics.roc``) over the bins, each bin a score
+    with its counts as weights.
+
     Args:
         sig, bkg: (n_bins,) score counts of signal and background.
     Returns:
@@ -36,17 +40,20 @@ def binned_roc(sig: np.ndarray, bkg: np.ndarray) -> tuple[np.ndarray, np.ndarray
     Raises:
         ValueError: when either class has no entries (no ROC defined).
     """
+    from hepjepa.downstream.metrics import roc
+
     if sig.sum() <= 0 or bkg.sum() <= 0:
-        raise ValueError(f"ROC needs both classes: signal has {sig.sum():g} entries, background {bkg.sum():g}")
-    es = np.concatenate([np.cumsum(sig[::-1])[::-1], [0.0]]) / sig.sum()
-    eb = np.concatenate([np.cumsum(bkg[::-1])[::-1], [0.0]]) / bkg.sum()
-    return es, eb
+        raise UserInputError(f"ROC needs both classes: signal has {sig.sum():g} entries, background {bkg.sum():g}")
+    bins = np.arange(len(sig), dtype=np.float64)
+    es, eb = roc(bins, bins, sig, bkg)  # thresholds descending: bin n-1 first
+    return es[::-1].copy(), eb[::-1].copy()
 
 
 def auc(eff_sig: np.ndarray, eff_bkg: np.ndarray) -> float:
     """Area under the (eff_bkg, eff_sig) curve by trapezoids (ties inside a bin count half)."""
-    x, y = eff_bkg[::-1], eff_sig[::-1]  # increasing
-    return float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2))
+    from hepjepa.downstream.metrics import auc as _area
+
+    return _area(eff_sig[::-1], eff_bkg[::-1])
 
 
 def working_point(eff_sig: np.ndarray, eff_bkg: np.ndarray, edges: np.ndarray, target: float = 0.5,

@@ -1,7 +1,7 @@
 """The C++ ONNX Runtime bridge (CMSSW-style), compiled as ``hepjepa._core``.
 
 ``ONNXRuntime`` mirrors ``cms::Ort::ONNXRuntime``; ``JetTagProducer`` mirrors CMSSW's
-ONNX jet-tag producers (validated parameter set, one shared runtime, per-thread buffers).
+ONNX jet-tag producers (validated parameter set, one shared runtime, reusable per-call buffers).
 Inputs must be float32 C-contiguous NumPy arrays (passed without copies); other dtypes
 or layouts are refused with a ValueError naming the input.
 
@@ -17,12 +17,21 @@ a jet whose ``group_mask`` row is all 0 or a call with 0 groups (not run), 4
 16384) or ``max_elements`` input values (default 2**27); the producer splits into
 ``batch_size`` chunks.
 
+The producer runs every output the model declares (``preprocess.json`` "outputs": scores,
+embedding, regression; ``output_kinds``) in one ONNX Runtime call per batch:
+``produce_outputs`` returns them all by name, each ``(n_jets, ...)``, with -1 in every value of
+an untagged jet's row (a NaN/inf in any output untags the jet, status 4); ``produce`` returns
+the scores output (``scores_output``). Parameter errors are ``ConfigError`` (a ValueError);
+unknown / missing parameters are its subclasses ``UnknownParameter`` / ``MissingParameter``,
+which are KeyErrors too.
+
 Examples::
 
     from hepjepa.bridge import JetTagProducer
     p = JetTagProducer(model_path="model.onnx", preprocess_json="preprocess.json")
     scores = p.produce({"features": f, ...})   # (n_jets, len(p.flav_names)) float32
     scores, status = p.produce_with_status({"features": f, ...})   # + (n_jets,) int8
+    outputs, status = p.produce_outputs({"features": f, ...})      # {name: (n_jets, ...)} for p.output_names
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ import ctypes
 import glob
 import os
 
-__all__ = ["ONNXRuntime", "JetTagProducer", "ort_version"]
+__all__ = ["ONNXRuntime", "JetTagProducer", "ort_version", "ConfigError", "UnknownParameter", "MissingParameter"]
 
 
 def _preload_onnxruntime() -> None:
@@ -50,9 +59,16 @@ def _preload_onnxruntime() -> None:
 _preload_onnxruntime()
 
 try:
-    from hepjepa._core import JetTagProducer, ONNXRuntime, ort_version  # noqa: E402
+    from hepjepa._core import (  # noqa: E402
+        ConfigError,
+        JetTagProducer,
+        MissingParameter,
+        ONNXRuntime,
+        UnknownParameter,
+        ort_version,
+    )
 except ImportError as err:  # pragma: no cover - depends on the install
     raise ImportError(
         f"hepjepa's compiled bridge (hepjepa._core) is not built ({err}); build it with "
-        "`.venv/bin/pip install --no-build-isolation .` or `bash .ci/cpp`"
+        "`python -m pip install --no-deps .` (scikit-build-core compiles cpp/ into hepjepa._core)"
     ) from err

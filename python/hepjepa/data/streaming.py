@@ -65,11 +65,11 @@ def iter_jets(paths, format: str | None = None, step_size: int = 10_000, max_jet
         again = next(iter_jets("train.root", step_size=1000, entry_start=1000))  # 1000..1999
     """
     if not isinstance(step_size, (int, np.integer)) or step_size < 1:
-        raise ValueError(f"step_size must be a positive int, got {step_size!r}")
+        raise UserInputError(f"step_size must be a positive int, got {step_size!r}")
     if max_jets is not None and max_jets < 0:
-        raise ValueError(f"max_jets must be >= 0 or None, got {max_jets!r}")
+        raise UserInputError(f"max_jets must be >= 0 or None, got {max_jets!r}")
     if not isinstance(entry_start, (int, np.integer)) or entry_start < 0:
-        raise ValueError(f"entry_start must be an int >= 0, got {entry_start!r}")
+        raise UserInputError(f"entry_start must be an int >= 0, got {entry_start!r}")
     files = expand_paths(paths)
     fmt = check_format(format) if format is not None else None
     done = 0
@@ -130,7 +130,7 @@ class ShuffleBuffer:
 
     def __init__(self, buffer_size: int, seed: int):
         if not isinstance(buffer_size, (int, np.integer)) or buffer_size < 1:
-            raise ValueError(f"buffer_size must be a positive int, got {buffer_size!r}")
+            raise UserInputError(f"buffer_size must be a positive int, got {buffer_size!r}")
         self.buffer_size = int(buffer_size)
         self.seed = int(seed)
         self._rng = np.random.Generator(np.random.PCG64(self.seed))
@@ -144,7 +144,7 @@ class ShuffleBuffer:
     def load_state_dict(self, state: dict) -> None:
         """Resume from :meth:`state_dict`; the next :meth:`__call__` must get the same source from the start."""
         if state.get("seed") != self.seed or state.get("buffer_size") != self.buffer_size:
-            raise ValueError(f"state {state!r} was saved with a different seed/buffer_size than ({self.seed}, {self.buffer_size})")
+            raise UserInputError(f"state {state!r} was saved with a different seed/buffer_size than ({self.seed}, {self.buffer_size})")
         self._skip = int(state["emitted"])
 
     def __call__(self, chunks: Iterable[ak.Array]) -> Iterator[ak.Array]:

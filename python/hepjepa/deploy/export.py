@@ -19,6 +19,7 @@ import numpy as np
 
 from hepjepa.atomic import atomic_dir
 from hepjepa.contract import MODEL_INPUTS
+from hepjepa.errors import UserInputError
 
 __all__ = ["INPUT_NAMES", "OUTPUT_NAMES", "OPSET", "DYNAMIC_AXES", "export_onnx", "config_sha256", "example_inputs", "class_labels",
            "particle_fields_record"]
@@ -128,9 +129,9 @@ def _check_tokenizer(tokenizer_config: Mapping, group_size: int, n_features: int
     try:
         tok = TokenizerConfig.from_dict(dict(tokenizer_config))
     except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"tokenizer_config is not a valid TokenizerConfig ({e}); pass TokenizerConfig.to_dict()") from None
+        raise UserInputError(f"tokenizer_config is not a valid TokenizerConfig ({e}); pass TokenizerConfig.to_dict()") from None
     if tok.group_size != group_size or len(tok.features) != n_features:
-        raise ValueError(f"tokenizer_config makes groups of {tok.group_size} particles with {len(tok.features)} features, "
+        raise UserInputError(f"tokenizer_config makes groups of {tok.group_size} particles with {len(tok.features)} features, "
                          f"but the model is exported for group_size={group_size}, n_features={n_features}")
 
 
@@ -152,7 +153,7 @@ def particle_fields_record(tokenizer_config: Mapping, zero_filled_fields: Sequen
     need = TokenizerConfig.from_dict(dict(tokenizer_config)).particle_fields
     stray = [f for f in zero_filled_fields if f not in need]
     if stray:
-        raise ValueError(f"zero_filled_fields {stray} are not read by the tokeniser's features (it reads {list(need)})")
+        raise UserInputError(f"zero_filled_fields {stray} are not read by the tokeniser's features (it reads {list(need)})")
     return {"required": [f for f in need if f not in zero_filled_fields], "zero_filled": [f for f in need if f in zero_filled_fields]}
 
 
@@ -207,7 +208,7 @@ def export_onnx(
     with torch.no_grad():
         out = model(*args)  # (B, n_classes)
     if out.ndim != 2 or out.shape[1] != len(flav_names):
-        raise ValueError(f"model output shape {tuple(out.shape)} does not match {len(flav_names)} flav_names {list(flav_names)}")
+        raise UserInputError(f"model output shape {tuple(out.shape)} does not match {len(flav_names)} flav_names {list(flav_names)}")
     labels = class_labels(flav_names)
     _check_tokenizer(tokenizer_config, group_size, n_features)
     particle_fields = particle_fields_record(tokenizer_config, zero_filled_fields)

@@ -17,7 +17,10 @@ import torch.nn.functional as F
 
 from hepjepa.config import Config, ConfigError
 from hepjepa.contract import MODEL_INPUTS
+from hepjepa.downstream.loop import fit
 from hepjepa.downstream.tagger import MODES, Tagger, save_tagger
+from hepjepa.downstream.tokens import batch, load_tokens
+from hepjepa.errors import UserInputError
 
 __all__ = ["FinetuneConfig", "finetune", "predict", "load_labelled_tokens", "remap_labels", "backbone_layer_ids", "param_groups"]
 
@@ -86,7 +89,7 @@ def remap_labels(labels: np.ndarray, class_indices: list[int]) -> np.ndarray:
     lut = {c: i for i, c in enumerate(class_indices)}
     bad = sorted(set(np.unique(labels).tolist()) - set(lut))
     if bad:
-        raise ValueError(f"labels {bad} are not among the tagger's classes {class_indices}")
+        raise UserInputError(f"labels {bad} are not among the tagger's classes {class_indices}")
     return np.array([lut[int(v)] for v in labels], dtype=np.int64)
 
 
@@ -101,35 +104,16 @@ def load_labelled_tokens(paths, tokenizer_config, max_jets: int | None = None, s
     Returns:
         (Tokens, labels (N,) int64 global JetClass indices).
     """
-    from hepjepa.data import iter_jets
-    from hepjepa.features import tokenize
-    from hepjepa.features.tokenize import Tokens
-
-    parts, labels = [], []
-    for chunk in iter_jets(paths, step_size=step_size, max_jets=max_jets):
+    def labelled(chunk):
         if "label" not in chunk.fields:
-            raise ValueError(f"jets from {paths} carry no 'label' field; fine-tuning needs labelled data")
+            raise UserInputError(f"jets from {paths} carry no 'label' field; fine-tuning needs labelled data")
         lab = np.asarray(chunk["label"], dtype=np.int64)
-        keep = lab >= 0
-        if not keep.any():
-            continue
-        parts.append(tokenize(chunk[keep], tokenizer_config, allow_missing=True))
-        labels.append(lab[keep])
-    if not parts:
-        raise ValueError(f"no labelled jets in {paths}")
-    return Tokens.concat(parts), np.concatenate(labels)
+        return lab >= 0, lab
+
+    return load_tokens(paths, tokenizer_config, select=labelled, max_jets=max_jets, step_size=step_size, what="labelled jets")
 
 
-def _batch(tokens, idx: np.ndarray) -> tuple[torch.Tensor, ...]:
-    """Five model inputs for jets ``idx``, cut to the largest real group count in the batch."""
-    gm = tokens.group_mask[idx]
-    G = max(1, int(gm.sum(1).max()))
-    out = []
-    for name in MODEL_INPUTS:
-        a = getattr(tokens, name)[idx]
-        a = a[:, :G, :G] if name == "pair_features" else a[:, :G]
-        out.append(torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)))
-    return tuple(out)
+_batch = batch  # the five model inputs of a batch of jets (hepjepa.downstream.tokens.batch)
 
 
 @torch.no_grad()
@@ -232,10 +216,10 @@ def finetune(
     from tqdm import tqdm
 
     if tagger.output != "logits":
-        raise ValueError(f"train a tagger with output='logits', got {tagger.output!r}")
+        raise UserInputError(f"train a tagger with output='logits', got {tagger.output!r}")
     for name, lab in (("train", train_labels), ("val", val_labels)):
         if len(lab) and (lab.min() < 0 or lab.max() >= tagger.n_classes):
-            raise ValueError(f"{name} labels must lie in [0, {tagger.n_classes - 1}], got [{lab.min()}, {lab.max()}]")
+            raise UserInputError(f"{name} labels must lie in [0, {tagger.n_classes - 1}], got [{lab.min()}, {lab.max()}]")
     rng = np.random.default_rng(config.seed)
     torch.manual_seed(config.seed)
     opt = torch.optim.AdamW(param_groups(tagger, config), weight_decay=config.weight_decay)
@@ -243,49 +227,26 @@ def finetune(
     total = steps_per_epoch * config.epochs
     warm = max(1, int(config.warmup_frac * total))
     base = [g["lr"] for g in opt.param_groups]
-
-    def lr_factor(step: int) -> float:
-        if step < warm:
-            return (step + 1) / warm
-        return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
-
-    hist: dict[str, Any] = {"train_loss": [], "val_loss": [], "best_epoch": -1, "best_val_loss": float("inf")}
-    best_state, bad, step = None, 0, 0
-    y_all = torch.from_numpy(train_labels.astype(np.int64))
-    bar = tqdm(range(config.epochs), desc=f"finetune[{tagger.mode}]", disable=not progress)
     backbone_params = [p for g in opt.param_groups if g["name"].startswith("backbone") for p in g["params"]]
-    for epoch in bar:
-        head_only = tagger.mode == "finetune" and epoch < config.head_warmup_epochs
+    y_all = torch.from_numpy(train_labels.astype(np.int64))
+
+    def head_only(epoch: int) -> bool:
+        return tagger.mode == "finetune" and epoch < config.head_warmup_epochs
+
+    def before_epoch(epoch: int) -> None:
         for p in backbone_params:  # LP-FT: no backbone gradient (and no AdamW step) while the head warms up
-            p.requires_grad_(not head_only)
-        tagger.train()
-        order = rng.permutation(len(train_labels))
-        losses = []
-        for s in range(0, len(order), config.batch_size):
-            idx = order[s : s + config.batch_size]
-            for g, b in zip(opt.param_groups, base):
-                g["lr"] = 0.0 if head_only and g["name"].startswith("backbone") else b * lr_factor(step)
-            loss = F.cross_entropy(tagger(*_batch(train_tokens, idx)), y_all[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], 1.0)
-            opt.step()
-            losses.append(loss.item())
-            step += 1
-        vl = _val_loss(tagger, val_tokens, val_labels, 256)
-        hist["train_loss"].append(float(np.mean(losses)))
-        hist["val_loss"].append(vl)
-        bar.set_postfix(train=f"{hist['train_loss'][-1]:.4f}", val=f"{vl:.4f}")
-        if vl < hist["best_val_loss"] - 1e-6:
-            hist["best_val_loss"], hist["best_epoch"], bad = vl, epoch, 0
-            best_state = {k: v.detach().clone() for k, v in tagger.state_dict().items()}
-        else:
-            bad += 1
-            if bad >= config.patience:
-                break
-    if best_state is not None:
-        tagger.load_state_dict(best_state)
-    tagger.eval()
+            p.requires_grad_(not head_only(epoch))
+
+    def set_lr(step: int, epoch: int) -> None:  # linear warm-up, then cosine; the backbone waits during LP-FT
+        f = (step + 1) / warm if step < warm else 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
+        for g, b in zip(opt.param_groups, base):
+            g["lr"] = 0.0 if head_only(epoch) and g["name"].startswith("backbone") else b * f
+
+    hist = fit(tagger, opt, len(train_labels), batch_size=config.batch_size, epochs=config.epochs, rng=rng,
+               batch_loss=lambda idx: F.cross_entropy(tagger(*_batch(train_tokens, idx)), y_all[idx]),
+               val_loss=lambda: _val_loss(tagger, val_tokens, val_labels, 256), set_lr=set_lr, clip=1.0,
+               patience=config.patience, min_delta=1e-6, before_epoch=before_epoch,
+               bar=tqdm(range(config.epochs), desc=f"finetune[{tagger.mode}]", disable=not progress))
     if out_path is not None:
         save_tagger(tagger, out_path, extra={"finetune": config.to_dict(), "history": hist, **(extra or {})})
     return hist

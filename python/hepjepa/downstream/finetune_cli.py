@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
+from hepjepa.errors import UserInputError
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument("--backbone", help="pretraining checkpoint (hepjepa pretrain)")
-    src.add_argument("--scratch", action="store_true", help="random-init backbone (default BackboneConfig or --backbone-config)")
-    parser.add_argument("--backbone-config", help="YAML BackboneConfig for --scratch (default: BackboneConfig())")
+    from hepjepa.downstream.backbone import add_backbone_arguments
+
+    add_backbone_arguments(parser, default_mode="finetune")
     parser.add_argument("--train", nargs="+", required=True, help="training files (any supported format)")
     parser.add_argument("--val", nargs="+", required=True, help="validation files")
-    parser.add_argument("--mode", choices=("frozen", "finetune", "scratch"), default=None, help="default: finetune, or scratch with --scratch")
     parser.add_argument("--label-fraction", type=float, default=1.0, help="stratified fraction of training labels (5e-4 .. 1)")
     parser.add_argument("--head", choices=("class_attention", "linear"), default="class_attention")
     parser.add_argument("--epochs", type=int, default=20)
@@ -35,8 +34,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layer-decay", type=float, default=1.0, help="finetune mode: layer-wise lr decay per block below the top (1 = none)")
     parser.add_argument("--head-warmup-epochs", type=int, default=0, help="finetune mode: train only the head for this many epochs first (LP-FT)")
     parser.add_argument("--max-jets", type=int, default=None, help="read at most this many jets per split")
-    parser.add_argument("--max-groups", type=int, default=None, metavar="G",
-                        help="tokenise into at most G groups instead of the backbone's pretraining value (the backbone runs on any count)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", required=True, help="output directory")
 
@@ -49,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from hepjepa.atomic import atomic_path
     from hepjepa.downstream.finetune import FinetuneConfig, finetune, load_labelled_tokens, remap_labels
     from hepjepa.downstream.splits import stratified_fraction
-    from hepjepa.downstream._backbone_source import resolve_backbone
+    from hepjepa.downstream.backbone import resolve_backbone
     from hepjepa.downstream.tagger import build_tagger
     from hepjepa.labels import JETCLASS_LABELS
 
@@ -60,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     val_tok, val_lab = load_labelled_tokens(args.val, tok_cfg, args.max_jets)
     class_idx = sorted(set(np.unique(train_lab).tolist()))
     if len(class_idx) < 2:
-        raise ValueError(f"training files hold only classes {class_idx}; a tagger needs >= 2")
+        raise UserInputError(f"training files hold only classes {class_idx}; a tagger needs >= 2")
     keep_val = np.isin(val_lab, class_idx)
     val_tok, val_lab = val_tok[np.flatnonzero(keep_val)], val_lab[keep_val]
     ytr, yva = remap_labels(train_lab, class_idx), remap_labels(val_lab, class_idx)

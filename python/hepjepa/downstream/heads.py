@@ -15,6 +15,7 @@ from torch import nn
 
 from hepjepa.config import Config, ConfigError
 from hepjepa.contract import MASK_NEG
+from hepjepa.errors import UserInputError
 
 __all__ = [
     "HeadConfig",
@@ -81,7 +82,7 @@ class _ClassAttentionBlock(nn.Module):
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float) -> None:
         super().__init__()
         if dim % num_heads:
-            raise ValueError(f"embed dim {dim} is not divisible by num_heads {num_heads}")
+            raise UserInputError(f"embed dim {dim} is not divisible by num_heads {num_heads}")
         self.h, self.dh = num_heads, dim // num_heads
         self.norm1 = nn.LayerNorm(dim)
         self.q = nn.Linear(dim, dim)

@@ -12,8 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from hepjepa.errors import UserInputError
 
 __all__ = [
+    "auc",
+    "roc",
     "accuracy",
     "macro_accuracy",
     "one_vs_rest_auc",
@@ -34,11 +37,11 @@ def _check(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarr
     scores = np.asarray(scores, dtype=np.float64)
     labels = np.asarray(labels)
     if scores.ndim != 2:
-        raise ValueError(f"scores must be (N, C), got shape {scores.shape}")
+        raise UserInputError(f"scores must be (N, C), got shape {scores.shape}")
     if labels.shape != (scores.shape[0],):
-        raise ValueError(f"labels must be ({scores.shape[0]},) to match scores {scores.shape}, got {labels.shape}")
+        raise UserInputError(f"labels must be ({scores.shape[0]},) to match scores {scores.shape}, got {labels.shape}")
     if labels.size and (labels.min() < 0 or labels.max() >= scores.shape[1]):
-        raise ValueError(f"labels must lie in [0, {scores.shape[1] - 1}], got range [{labels.min()}, {labels.max()}]")
+        raise UserInputError(f"labels must lie in [0, {scores.shape[1] - 1}], got range [{labels.min()}, {labels.max()}]")
     return scores, labels.astype(np.int64)
 
 
@@ -72,24 +75,46 @@ def macro_accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(recalls))
 
 
-def _roc(sig: np.ndarray, bkg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(eS, eB) for every threshold, thresholds descending; ties handled as one step."""
+def roc(sig: np.ndarray, bkg: np.ndarray, sig_weights: np.ndarray | None = None,
+        bkg_weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(eS, eB) of a cut ``score >= t`` for every threshold t, thresholds descending; the one ROC of the project.
+
+    Ties are one step (a threshold cannot split them); with weights, each jet counts its weight
+    (a histogram's bins: scores = bin positions, weights = counts, gives the binned ROC).
+
+    Args:
+        sig, bkg: scores of the signal and background jets.
+        sig_weights, bkg_weights: their weights (None = 1 each).
+
+    Returns:
+        (eff_s, eff_b), both starting at 0 and rising to 1.
+    """
     s = np.concatenate([sig, bkg])
-    y = np.concatenate([np.ones(len(sig)), np.zeros(len(bkg))])
+    ws = np.ones(len(sig)) if sig_weights is None else np.asarray(sig_weights, dtype=np.float64)
+    wb = np.ones(len(bkg)) if bkg_weights is None else np.asarray(bkg_weights, dtype=np.float64)
+    y = np.concatenate([ws, np.zeros(len(bkg))])  # signal weight of each entry
+    n = np.concatenate([np.zeros(len(sig)), wb])  # background weight of each entry
     order = np.argsort(-s, kind="mergesort")
-    s, y = s[order], y[order]
+    s, y, n = s[order], y[order], n[order]
     # Keep only the last index of each run of equal scores: a threshold cannot split ties.
     last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]
     tp = np.cumsum(y)[last]
-    fp = np.cumsum(1 - y)[last]
-    eff_s = np.r_[0.0, tp / max(len(sig), 1)]
-    eff_b = np.r_[0.0, fp / max(len(bkg), 1)]
+    fp = np.cumsum(n)[last]
+    eff_s = np.r_[0.0, tp / (ws.sum() if ws.sum() > 0 else 1.0)]
+    eff_b = np.r_[0.0, fp / (wb.sum() if wb.sum() > 0 else 1.0)]
     return eff_s, eff_b
 
 
-def _auc(sig: np.ndarray, bkg: np.ndarray) -> float:
-    eff_s, eff_b = _roc(sig, bkg)
+def auc(eff_s: np.ndarray, eff_b: np.ndarray) -> float:
+    """Area under the (eB, eS) curve of :func:`roc` by trapezoids (ties inside a step count half)."""
     return float(np.trapezoid(eff_s, eff_b))
+
+
+_roc = roc
+
+
+def _auc(sig: np.ndarray, bkg: np.ndarray) -> float:
+    return auc(*roc(sig, bkg))
 
 
 def one_vs_rest_auc(scores: np.ndarray, labels: np.ndarray) -> dict[int, float]:
@@ -135,7 +160,7 @@ def background_rejection(
         1 / eB.
     """
     if not 0.0 < eff_s <= 1.0:
-        raise ValueError(f"eff_s must lie in (0, 1], got {eff_s}")
+        raise UserInputError(f"eff_s must lie in (0, 1], got {eff_s}")
     e_b = float(roc_on_grid(scores, labels, signal, background, np.array([eff_s]))[0])
     return float("inf") if e_b <= 0 else 1.0 / e_b
 
@@ -172,18 +197,18 @@ def roc_on_grid(
     scores, labels = _check(scores, labels)
     grid = np.asarray(eff_s, dtype=np.float64)
     if grid.ndim != 1 or grid.size == 0:
-        raise ValueError(f"eff_s must be a non-empty 1-D grid, got shape {grid.shape}")
+        raise UserInputError(f"eff_s must be a non-empty 1-D grid, got shape {grid.shape}")
     if grid.min() < 0.0 or grid.max() > 1.0 or np.any(np.diff(grid) < 0):
-        raise ValueError(f"eff_s must be non-decreasing values in [0, 1], got range [{grid.min()}, {grid.max()}]")
+        raise UserInputError(f"eff_s must be non-decreasing values in [0, 1], got range [{grid.min()}, {grid.max()}]")
     if signal == background:
-        raise ValueError(f"signal and background must differ, both are {signal}")
+        raise UserInputError(f"signal and background must differ, both are {signal}")
     for name, c in (("signal", signal), ("background", background)):
         if not 0 <= c < scores.shape[1]:
-            raise ValueError(f"{name} class {c} is not a column of scores with {scores.shape[1]} classes")
+            raise UserInputError(f"{name} class {c} is not a column of scores with {scores.shape[1]} classes")
     disc = scores[:, signal] / (scores[:, signal] + scores[:, background] + _EPS)
     sig, bkg = disc[labels == signal], disc[labels == background]
     if len(sig) == 0 or len(bkg) == 0:
-        raise ValueError(f"need jets of both classes, got {len(sig)} signal ({signal}) and {len(bkg)} background ({background})")
+        raise UserInputError(f"need jets of both classes, got {len(sig)} signal ({signal}) and {len(bkg)} background ({background})")
     es, eb = _roc(sig, bkg)
     # Best (smallest) eB at each reachable eS, so a vertical ROC segment does not make
     # the interpolation ambiguous; then linear interpolation between working points.
@@ -212,7 +237,7 @@ def classification_report(
     """
     scores, labels = _check(scores, labels)
     if len(class_names) != scores.shape[1]:
-        raise ValueError(f"{len(class_names)} class names for {scores.shape[1]} score columns")
+        raise UserInputError(f"{len(class_names)} class names for {scores.shape[1]} score columns")
     auc = one_vs_rest_auc(scores, labels)
     rej = {}
     present = set(np.unique(labels).tolist())

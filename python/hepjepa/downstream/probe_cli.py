@@ -13,7 +13,9 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backbone", required=True, help="pretraining checkpoint")
+    from hepjepa.downstream.backbone import add_backbone_arguments
+
+    add_backbone_arguments(parser, default_mode="frozen", scratch=False)
     parser.add_argument("--train", nargs="+", required=True)
     parser.add_argument("--test", nargs="+", required=True)
     parser.add_argument("--max-jets", type=int, default=None)
@@ -29,21 +31,17 @@ def run(args: argparse.Namespace) -> int:
     from hepjepa.downstream.finetune import load_labelled_tokens, predict, remap_labels
     from hepjepa.downstream.probe import linear_probe
     from hepjepa.downstream.tagger import build_tagger
-    from hepjepa.features import TokenizerConfig
-    from hepjepa.model.checkpoint import load_backbone, load_checkpoint
-    from hepjepa.model.config import to_dict
+    from hepjepa.downstream.backbone import resolve_backbone
 
-    bb = load_backbone(args.backbone)
-    tok = (lambda c: c.get("data", {}).get("tokenizer") or c.get("tokenizer"))(load_checkpoint(args.backbone).get("config", {}))
-    tok_cfg = TokenizerConfig.from_dict(tok) if tok else TokenizerConfig()
+    _, bb_cfg, state, tok_cfg = resolve_backbone(args.backbone, False, None, "frozen", "frozen", args.max_groups)
     tr, ytr = load_labelled_tokens(args.train, tok_cfg, args.max_jets)
     te, yte = load_labelled_tokens(args.test, tok_cfg, args.max_jets)
     classes = sorted(set(np.unique(ytr).tolist()))
     keep = np.isin(yte, classes)
     te, yte = te[np.flatnonzero(keep)], yte[keep]
     # A frozen tagger gives the pooled embeddings through the one masked_pool implementation.
-    tagger = build_tagger(to_dict(bb.config), {"kind": "linear"}, [str(c) for c in classes], tok_cfg.to_dict(),
-                          mode="frozen", backbone_state=bb.state_dict(), seed=args.seed)
+    tagger = build_tagger(bb_cfg, {"kind": "linear"}, [str(c) for c in classes], tok_cfg.to_dict(),
+                          mode="frozen", backbone_state=state, seed=args.seed)
     res = linear_probe(predict(tagger, tr, embeddings=True), remap_labels(ytr, classes),
                        predict(tagger, te, embeddings=True), remap_labels(yte, classes), C=args.C, seed=args.seed)
     res["classes"] = classes

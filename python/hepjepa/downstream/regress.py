@@ -12,9 +12,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from hepjepa.downstream.finetune import _batch
+from hepjepa.downstream.loop import fit
+from hepjepa.downstream.tokens import batch as _batch
+from hepjepa.downstream.tokens import load_tokens
 from hepjepa.downstream.heads import REGRESSION_TARGETS
 from hepjepa.downstream.tagger import Tagger
+from hepjepa.errors import UserInputError
 
 __all__ = ["REGRESSION_TARGETS", "regression_targets", "load_regression_data", "train_regressor", "predict_targets", "resolution_metrics", "plot_pred_vs_true"]
 
@@ -62,20 +65,12 @@ def load_regression_data(paths, tokenizer_config, names=REGRESSION_TARGETS, max_
     Raises:
         ValueError: when no jet has usable targets.
     """
-    from hepjepa.data import iter_jets
-    from hepjepa.features import tokenize
-    from hepjepa.features.tokenize import Tokens
-
-    toks, ys = [], []
-    for chunk in iter_jets(paths, step_size=step_size, max_jets=max_jets):
+    def usable(chunk):
         y = regression_targets(chunk, names)
-        keep = np.all(np.isfinite(y) & (y > 0), axis=1)
-        if keep.any():
-            toks.append(tokenize(chunk[keep], tokenizer_config, allow_missing=True))
-            ys.append(y[keep])
-    if not toks:
-        raise ValueError(f"no jets with finite, positive targets {list(names)} in {paths}")
-    return Tokens.concat(toks), np.concatenate(ys)
+        return np.all(np.isfinite(y) & (y > 0), axis=1), y
+
+    return load_tokens(paths, tokenizer_config, select=usable, max_jets=max_jets, step_size=step_size,
+                       what=f"jets with finite, positive targets {list(names)}")
 
 
 def train_regressor(model: Tagger, tokens, y: np.ndarray, val_tokens, y_val: np.ndarray, epochs: int = 10, batch_size: int = 64,
@@ -94,7 +89,7 @@ def train_regressor(model: Tagger, tokens, y: np.ndarray, val_tokens, y_val: np.
         history dict: ``train_loss``, ``val_loss`` per epoch, ``best_epoch``, ``target_mean``, ``target_std``.
     """
     if y.ndim != 2 or y.shape[1] != model.n_classes:
-        raise ValueError(f"targets of shape {y.shape}: expected (N, {model.n_classes})")
+        raise UserInputError(f"targets of shape {y.shape}: expected (N, {model.n_classes})")
     mean, std = y.mean(0), y.std(0) + _EPS
     model.target_mean, model.target_std = mean.tolist(), std.tolist()
     z, z_val = (y - mean) / std, (y_val - mean) / std
@@ -107,31 +102,19 @@ def train_regressor(model: Tagger, tokens, y: np.ndarray, val_tokens, y_val: np.
     opt = torch.optim.AdamW(groups, weight_decay=weight_decay)
     rng = np.random.default_rng(seed)
     n = len(z)
-    steps, total = 0, epochs * math.ceil(n / batch_size)
-    hist: dict[str, Any] = {"train_loss": [], "val_loss": []}
-    best, best_state = float("inf"), None
-    for epoch in range(epochs):
-        model.train()
-        order, losses = rng.permutation(n), []
-        for i in range(0, n, batch_size):
-            idx = order[i:i + batch_size]
-            for g in opt.param_groups:
-                g["lr"] = g["base_lr"] * 0.5 * (1 + math.cos(math.pi * steps / max(total, 1)))
-            out = model(*_batch(tokens, idx))  # (B, T) standardised predictions
-            loss = torch.nn.functional.mse_loss(out, torch.as_tensor(z[idx], dtype=out.dtype))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
-            steps += 1
-        val = float(np.mean((_raw(model, val_tokens) - z_val) ** 2))
-        hist["train_loss"].append(float(np.mean(losses)))
-        hist["val_loss"].append(val)
-        if val < best:
-            best, hist["best_epoch"] = val, epoch
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    model.load_state_dict(best_state)
-    hist.update(best_val_loss=best, target_mean=model.target_mean, target_std=model.target_std)
+    total = epochs * math.ceil(n / batch_size)
+
+    def set_lr(step: int, epoch: int) -> None:  # cosine decay over all steps, no warm-up
+        for g in opt.param_groups:
+            g["lr"] = g["base_lr"] * 0.5 * (1 + math.cos(math.pi * step / max(total, 1)))
+
+    def batch_loss(idx):
+        out = model(*_batch(tokens, idx))  # (B, T) standardised predictions
+        return torch.nn.functional.mse_loss(out, torch.as_tensor(z[idx], dtype=out.dtype))
+
+    hist = fit(model, opt, n, batch_size=batch_size, epochs=epochs, rng=rng, batch_loss=batch_loss,
+               val_loss=lambda: float(np.mean((_raw(model, val_tokens) - z_val) ** 2)), set_lr=set_lr)
+    hist.update(target_mean=model.target_mean, target_std=model.target_std)
     return hist
 
 
@@ -143,7 +126,7 @@ def predict_targets(model: Tagger, tokens) -> np.ndarray:
 def _raw(model: Tagger, tokens, batch_size: int = 256) -> np.ndarray:
     # the head's standardised outputs (the Tagger must output logits: no softmax for regression)
     if model.output != "logits":
-        raise ValueError(f"a regression Tagger must have output='logits', got {model.output!r}")
+        raise UserInputError(f"a regression Tagger must have output='logits', got {model.output!r}")
     model.eval()
     out = []
     with torch.no_grad():
@@ -159,9 +142,9 @@ def resolution_metrics(pred: np.ndarray, true: np.ndarray, names=REGRESSION_TARG
         ValueError: shapes differ or a true value is <= 0.
     """
     if pred.shape != true.shape or pred.shape[1] != len(names):
-        raise ValueError(f"pred {pred.shape} and true {true.shape}: expected equal (N, {len(names)})")
+        raise UserInputError(f"pred {pred.shape} and true {true.shape}: expected equal (N, {len(names)})")
     if np.any(true <= 0):
-        raise ValueError(f"{int(np.sum(true <= 0))} true values <= 0: the relative resolution needs true > 0")
+        raise UserInputError(f"{int(np.sum(true <= 0))} true values <= 0: the relative resolution needs true > 0")
     out = {}
     for k, name in enumerate(names):
         r = (pred[:, k] - true[:, k]) / true[:, k]

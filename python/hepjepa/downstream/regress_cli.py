@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from hepjepa.errors import UserInputError
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from hepjepa.downstream.backbone import add_backbone_arguments
     from hepjepa.downstream.heads import REGRESSION_TARGETS
 
-    src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument("--backbone", help="pretraining checkpoint (hepjepa pretrain)")
-    src.add_argument("--scratch", action="store_true", help="random-init backbone (default BackboneConfig or --backbone-config)")
-    parser.add_argument("--backbone-config", help="YAML BackboneConfig for --scratch")
-    parser.add_argument("--mode", choices=("frozen", "finetune", "scratch"), default=None, help="default: frozen, or scratch with --scratch")
+    add_backbone_arguments(parser, default_mode="frozen")
     parser.add_argument("--train", nargs="+", required=True, help="training files (need jet_sdmass and jet_tau1..3 for those targets)")
     parser.add_argument("--val", nargs="+", required=True)
     parser.add_argument("--test", nargs="+", required=True)
@@ -35,8 +33,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--backbone-lr-scale", type=float, default=0.1, help="finetune mode: backbone lr = lr x this")
     parser.add_argument("--max-jets", type=int, default=None, help="read at most this many jets per split")
-    parser.add_argument("--max-groups", type=int, default=None, metavar="G",
-                        help="tokenise into at most G groups instead of the backbone's pretraining value (the backbone runs on any count)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", required=True, help="output directory")
 
@@ -46,14 +42,14 @@ def run(args: argparse.Namespace) -> int:
 
     from hepjepa.atomic import atomic_path
     from hepjepa.downstream.regress import load_regression_data, plot_pred_vs_true, predict_targets, resolution_metrics, train_regressor
-    from hepjepa.downstream._backbone_source import resolve_backbone
+    from hepjepa.downstream.backbone import resolve_backbone
     from hepjepa.downstream.tagger import build_tagger, save_tagger
 
     mode, bb_cfg, state, tok_cfg = resolve_backbone(args.backbone, args.scratch, args.backbone_config, args.mode, "frozen",
                                                     args.max_groups)
     targets = tuple(args.targets)
     if len(targets) < 2:
-        raise ValueError(f"--targets {list(targets)}: give at least two (the head shares one Tagger with >= 2 outputs)")
+        raise UserInputError(f"--targets {list(targets)}: give at least two (the head shares one Tagger with >= 2 outputs)")
 
     data = {split: load_regression_data(paths, tok_cfg, targets, args.max_jets) for split, paths in (("train", args.train), ("val", args.val), ("test", args.test))}
     model = build_tagger(bb_cfg, {"kind": "regression"}, list(targets), tok_cfg.to_dict(), mode=mode, backbone_state=state, output="logits", seed=args.seed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from hepjepa.errors import UserInputError
 
 __all__ = ["MIN_FRACTION", "stratified_fraction"]
 
@@ -26,11 +27,11 @@ def stratified_fraction(labels: np.ndarray, fraction: float, seed: int = 0) -> n
     """
     labels = np.asarray(labels)
     if labels.ndim != 1:
-        raise ValueError(f"labels must be 1-D, got shape {labels.shape}")
+        raise UserInputError(f"labels must be 1-D, got shape {labels.shape}")
     if not MIN_FRACTION <= fraction <= 1.0:
-        raise ValueError(f"fraction must lie in [{MIN_FRACTION}, 1], got {fraction}")
+        raise UserInputError(f"fraction must lie in [{MIN_FRACTION}, 1], got {fraction}")
     if labels.size and labels.min() < 0:
-        raise ValueError(f"labels must be >= 0 (unknown = -1 cannot be stratified), got min {labels.min()}")
+        raise UserInputError(f"labels must be >= 0 (unknown = -1 cannot be stratified), got min {labels.min()}")
     rng = np.random.default_rng(seed)
     picked = []
     for c in np.unique(labels):

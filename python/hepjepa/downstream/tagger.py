@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from hepjepa.downstream.heads import HeadConfig, build_head, masked_pool
+from hepjepa.errors import UserInputError
 
 __all__ = ["MODES", "Tagger", "build_tagger", "load_tagger", "save_tagger"]
 
@@ -42,11 +43,11 @@ class Tagger(nn.Module):
     def __init__(self, backbone: nn.Module, head: nn.Module, n_classes: int, mode: str = "finetune", output: str = "logits") -> None:
         super().__init__()
         if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+            raise UserInputError(f"mode must be one of {MODES}, got {mode!r}")
         if output not in _OUTPUTS:
-            raise ValueError(f"output must be one of {_OUTPUTS}, got {output!r}")
+            raise UserInputError(f"output must be one of {_OUTPUTS}, got {output!r}")
         if n_classes < 2:
-            raise ValueError(f"n_classes must be >= 2, got {n_classes}")
+            raise UserInputError(f"n_classes must be >= 2, got {n_classes}")
         self.backbone, self.head = backbone, head
         self.n_classes, self.mode, self.output = n_classes, mode, output
         # Filled by build_tagger / load_tagger so a checkpoint is self-describing.
@@ -146,9 +147,9 @@ def build_tagger(
     from hepjepa.model.config import from_dict
 
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        raise UserInputError(f"mode must be one of {MODES}, got {mode!r}")
     if mode != "scratch" and backbone_state is None:
-        raise ValueError(f"mode {mode!r} needs pretrained backbone weights; use mode='scratch' for random init")
+        raise UserInputError(f"mode {mode!r} needs pretrained backbone weights; use mode='scratch' for random init")
     if seed is not None:
         torch.manual_seed(seed)
     hc = head_config if isinstance(head_config, HeadConfig) else HeadConfig.from_dict(head_config)
@@ -175,7 +176,7 @@ def save_tagger(tagger: Tagger, path: str | Path, extra: dict[str, Any] | None =
     from hepjepa.atomic import atomic_path
 
     if not tagger.backbone_config or not tagger.classes:
-        raise ValueError("tagger has no backbone_config/classes: build it with build_tagger so the checkpoint is rebuildable")
+        raise UserInputError("tagger has no backbone_config/classes: build it with build_tagger so the checkpoint is rebuildable")
     blob = {"kind": "hepjepa-tagger", "version": 1, "config": tagger.config_dict(), "state_dict": tagger.state_dict(), "extra": dict(extra or {})}
     with atomic_path(path) as tmp:
         torch.save(blob, tmp)
@@ -194,7 +195,7 @@ def load_tagger(path: str | Path, output: str = "scores", mode: str | None = Non
     """
     blob = torch.load(path, map_location="cpu", weights_only=False)
     if not isinstance(blob, dict) or blob.get("kind") != "hepjepa-tagger":
-        raise ValueError(f"{path} is not a hepjepa tagger checkpoint (kind={blob.get('kind') if isinstance(blob, dict) else type(blob).__name__!r})")
+        raise UserInputError(f"{path} is not a hepjepa tagger checkpoint (kind={blob.get('kind') if isinstance(blob, dict) else type(blob).__name__!r})")
     cfg = blob["config"]
     # Build as scratch (no pretrained weights needed), then load the full state.
     tagger = build_tagger(cfg["backbone"], cfg["head"], cfg["classes"], cfg["tokenizer"], mode="scratch", output=output)

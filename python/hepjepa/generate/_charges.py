@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+from hepjepa.errors import UserInputError
 
 
 @functools.lru_cache(maxsize=None)
@@ -14,7 +15,7 @@ def _charge_one(pid: int) -> float:
     try:
         return float(Particle.from_pdgid(pid).charge)
     except Exception as err:  # noqa: BLE001 - re-raised with the offending id
-        raise ValueError(f"no charge known for PDG id {pid}") from err
+        raise UserInputError(f"no charge known for PDG id {pid}") from err
 
 
 def charge_of(pid: np.ndarray) -> np.ndarray:

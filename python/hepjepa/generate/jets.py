@@ -15,6 +15,7 @@ from hepjepa.generate.blocks import generate_block
 from hepjepa.generate.clustering import JetCuts
 from hepjepa.generate.processes import PROCESSES, resolve_processes
 from hepjepa.generate.pythia_source import SEED_MAX
+from hepjepa.errors import UserInputError
 
 __all__ = ["BLOCK_SIZE", "FORMATS", "generate_jets", "write_jets"]
 
@@ -49,11 +50,11 @@ def generate_jets(process: str, n_jets: int, seed: int, detector: bool = True, w
     """
     specs = resolve_processes(process)
     if not isinstance(n_jets, int) or n_jets <= 0:
-        raise ValueError(f"n_jets must be a positive integer, got {n_jets!r}")
+        raise UserInputError(f"n_jets must be a positive integer, got {n_jets!r}")
     if not isinstance(seed, int) or not 1 <= seed <= SEED_MAX:
-        raise ValueError(f"seed must be an integer in 1..{SEED_MAX}, got {seed!r}")
+        raise UserInputError(f"seed must be an integer in 1..{SEED_MAX}, got {seed!r}")
     if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers!r}")
+        raise UserInputError(f"workers must be >= 1, got {workers!r}")
     tasks = []
     for spec in specs:
         for b in range(0, -(-n_jets // BLOCK_SIZE)):
@@ -93,7 +94,7 @@ def write_jets(process: str, n_jets: int, seed: int, path: str | os.PathLike, fo
     from hepjepa.generate.writers import write_jetclass, write_nanoaod
 
     if format not in FORMATS:
-        raise ValueError(f"unknown format {format!r}: expected one of {list(FORMATS)}")
+        raise UserInputError(f"unknown format {format!r}: expected one of {list(FORMATS)}")
     jets = generate_jets(process, n_jets, seed, keep_unmatched=(format == "nanoaod"), **kwargs)
     (write_jetclass if format == "jetclass" else write_nanoaod)(jets, path)
     return jets

@@ -11,6 +11,7 @@ import difflib
 from dataclasses import dataclass
 
 from hepjepa.labels import PROCESS_NAMES
+from hepjepa.errors import UserInputError
 
 __all__ = ["ProcessSpec", "PROCESSES", "get_process", "resolve_processes"]
 
@@ -69,7 +70,7 @@ def get_process(name: str) -> ProcessSpec:
     if key not in PROCESSES:
         close = difflib.get_close_matches(key, [*PROCESSES, "all"], n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown process {name!r}: expected one of {[*PROCESSES, 'all']}{hint}")
+        raise UserInputError(f"unknown process {name!r}: expected one of {[*PROCESSES, 'all']}{hint}")
     return PROCESSES[key]
 
 

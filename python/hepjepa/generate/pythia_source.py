@@ -6,6 +6,7 @@ import hashlib
 import os
 
 from hepjepa.generate.processes import ProcessSpec
+from hepjepa.errors import UserInputError
 
 __all__ = ["SEED_MAX", "block_seed", "make_pythia"]
 
@@ -35,7 +36,7 @@ def make_pythia(spec: ProcessSpec, seed: int, pt_hat_min: float = 450.0, mpi: bo
         ValueError: seed out of range. RuntimeError: a setting rejected or init failure.
     """
     if not 1 <= seed <= SEED_MAX:
-        raise ValueError(f"Pythia seed {seed} out of range: expected 1..{SEED_MAX}")
+        raise UserInputError(f"Pythia seed {seed} out of range: expected 1..{SEED_MAX}")
     # a stray PYTHIA8DATA makes Pythia abort: the wheel knows its own data path
     os.environ.pop("PYTHIA8DATA", None)
     import pythia8mc

@@ -13,6 +13,7 @@ from torch import nn
 
 from hepjepa.contract import MASK_NEG
 from hepjepa.model.backends import BACKENDS
+from hepjepa.errors import UserInputError
 
 __all__ = ["Attention", "NEG_INF"]
 
@@ -31,9 +32,9 @@ class Attention(nn.Module):
     def __init__(self, dim: int, num_heads: int, backend: str = "softmax") -> None:
         super().__init__()
         if backend not in BACKENDS:
-            raise ValueError(f"backend={backend!r}: expected one of {sorted(BACKENDS)}")
+            raise UserInputError(f"backend={backend!r}: expected one of {sorted(BACKENDS)}")
         if dim % num_heads:
-            raise ValueError(f"dim={dim} not divisible by num_heads={num_heads}")
+            raise UserInputError(f"dim={dim} not divisible by num_heads={num_heads}")
         self.num_heads, self.backend = num_heads, backend
         self._attend = BACKENDS[backend].attend
         self.qkv = nn.Linear(dim, 3 * dim)

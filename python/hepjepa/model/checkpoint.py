@@ -9,6 +9,7 @@ import torch
 
 from hepjepa.model.config import BackboneConfig, JEPAConfig, from_dict, to_dict
 from hepjepa.model.encoder import Backbone
+from hepjepa.errors import UserInputError
 
 __all__ = ["save_checkpoint", "load_checkpoint", "load_backbone"]
 
@@ -41,7 +42,7 @@ def load_backbone(path: str | Path, which: str = "target") -> Backbone:
         Backbone in eval mode.
     """
     if which not in ("target", "context"):
-        raise ValueError(f"which={which!r}: expected 'target' or 'context'")
+        raise UserInputError(f"which={which!r}: expected 'target' or 'context'")
     ckpt = load_checkpoint(path)
     cfg = from_dict(JEPAConfig, ckpt["config"]["model"] if "model" in ckpt["config"] else ckpt["config"])
     model = Backbone(cfg.backbone)

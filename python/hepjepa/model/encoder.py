@@ -10,6 +10,7 @@ from hepjepa.model.attention import Attention
 from hepjepa.model.config import BackboneConfig
 from hepjepa.model.pairwise import PairwiseBias
 from hepjepa.model.pointnet import PointNet
+from hepjepa.errors import UserInputError
 
 __all__ = ["Backbone", "Block", "PositionalEmbedding"]
 
@@ -99,7 +100,7 @@ class Backbone(nn.Module):
             finite values that no real token depends on.
         """
         if features.dim() != 4 or features.shape[-1] != self.config.num_features:
-            raise ValueError(f"features shape {tuple(features.shape)}: expected (B, G, K, {self.config.num_features})")
+            raise UserInputError(f"features shape {tuple(features.shape)}: expected (B, G, K, {self.config.num_features})")
         if keep is not None:
             features, particle_mask = gather_groups(features, keep), gather_groups(particle_mask, keep)  # (B, M, K, F), (B, M, K)
             centers = gather_groups(centers, keep)  # (B, M, 2)

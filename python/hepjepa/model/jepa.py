@@ -12,6 +12,7 @@ from hepjepa.masks.apply import apply_masks
 from hepjepa.model.config import JEPAConfig
 from hepjepa.model.encoder import Backbone
 from hepjepa.model.predictor import Predictor
+from hepjepa.errors import UserInputError
 
 __all__ = ["JEPA", "ema_momentum"]
 
@@ -26,7 +27,7 @@ def ema_momentum(step: int, total: int, start: float = 0.996, end: float = 1.0) 
         momentum in [start, end].
     """
     if total <= 0:
-        raise ValueError(f"total={total}: expected > 0")
+        raise UserInputError(f"total={total}: expected > 0")
     frac = min(max(step / total, 0.0), 1.0)
     return start + (end - start) * frac
 

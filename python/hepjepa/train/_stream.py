@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from hepjepa.errors import UserInputError
 
 __all__ = ["JetStream"]
 
@@ -39,14 +40,14 @@ class JetStream:
 
         paths = [str(p) for p in paths]
         if not paths:
-            raise ValueError("no training files: set data.train to a list of jet files")
+            raise UserInputError("no training files: set data.train to a list of jet files")
         if chunk_size < 1 or buffer_size < 1:
-            raise ValueError(f"chunk_size and buffer_size must be >= 1, got {chunk_size}, {buffer_size}")
+            raise UserInputError(f"chunk_size and buffer_size must be >= 1, got {chunk_size}, {buffer_size}")
         if not 0 <= rank < world:
-            raise ValueError(f"rank {rank} outside [0, world={world})")
+            raise UserInputError(f"rank {rank} outside [0, world={world})")
         for p in paths:
             if guess_format(p) == "nanoaod":
-                raise ValueError(f"{p}: NanoAOD entries are events, not jets; convert to JetClass ROOT for pretraining")
+                raise UserInputError(f"{p}: NanoAOD entries are events, not jets; convert to JetClass ROOT for pretraining")
         self.by_file = len(paths) >= world
         self.paths = paths[rank::world] if self.by_file else paths
         self.rank, self.world = rank, world
@@ -66,7 +67,7 @@ class JetStream:
 
     def load_state_dict(self, s: dict[str, Any]) -> None:
         if s.get("paths", self.paths) != self.paths or s.get("world", self.world) != self.world:
-            raise ValueError(f"stream state was saved for files {s.get('paths')} on {s.get('world')} ranks; "
+            raise UserInputError(f"stream state was saved for files {s.get('paths')} on {s.get('world')} ranks; "
                              f"this run has {self.paths} on {self.world} ranks (resume needs the same files and world size)")
         self.epoch, self.file_idx, self.entry = s["epoch"], s["file_idx"], s["entry"]
         self.rng.bit_generator.state = s["rng"]
@@ -79,7 +80,7 @@ class JetStream:
             self._read_chunk()
             if self.epoch != epoch:  # small data sets cycle; a whole pass adding nothing would never end
                 if size is not None and len(self.buffer) == size:
-                    raise ValueError(f"no usable jets (>= 2 groups) in {self.paths} for rank {self.rank} of {self.world}")
+                    raise UserInputError(f"no usable jets (>= 2 groups) in {self.paths} for rank {self.rank} of {self.world}")
                 epoch, size = self.epoch, len(self.buffer)
         out = []
         for _ in range(batch_size):

@@ -158,7 +158,7 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
     _seed_all(cfg.run.seed + rank)
     tok_cfg = cfg.data.tokenizer
     if len(tok_cfg.feature_names) != cfg.model.backbone.num_features:
-        raise ValueError(f"model.backbone.num_features={cfg.model.backbone.num_features} but the tokenizer makes {len(tok_cfg.feature_names)} features {tok_cfg.feature_names}")
+        raise UserInputError(f"model.backbone.num_features={cfg.model.backbone.num_features} but the tokenizer makes {len(tok_cfg.feature_names)} features {tok_cfg.feature_names}")
     torch.manual_seed(cfg.run.seed)  # same initial weights on every rank
     model = JEPA(cfg.model).to(device)
     _seed_all(cfg.run.seed + rank)

@@ -22,6 +22,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from hepjepa.errors import UserInputError
 
 __all__ = ["RankResult", "load_unlabelled_tokens", "embedding_rank", "rank_checkpoints"]
 
@@ -56,19 +57,12 @@ def load_unlabelled_tokens(files: Sequence[str | Path], tokenizer_config, jets_p
     Raises:
         ValueError: ``jets_per_file`` < 1, no files, or no jets read.
     """
-    from hepjepa.data import iter_jets
-    from hepjepa.features import tokenize
-    from hepjepa.features.tokenize import Tokens
+    from hepjepa.downstream.tokens import load_tokens
 
     if not isinstance(jets_per_file, (int, np.integer)) or jets_per_file < 1:
-        raise ValueError(f"jets_per_file={jets_per_file!r}; expected an int >= 1")
-    if not files:
-        raise ValueError("no files given; expected at least one file of jets")
-    parts = [tokenize(chunk, tokenizer_config, allow_missing=True) for f in files for chunk in iter_jets([str(f)], max_jets=int(jets_per_file))]
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        raise ValueError(f"no jets read from {list(map(str, files))}")
-    return Tokens.concat(parts)
+        raise UserInputError(f"jets_per_file={jets_per_file!r}; expected an int >= 1")
+    tokens, _ = load_tokens(files, tokenizer_config, max_jets=int(jets_per_file), per_file=True, what="jets read")
+    return tokens
 
 
 @torch.no_grad()
@@ -85,7 +79,7 @@ def embedding_rank(checkpoint: str | Path, tokens, batch_size: int = 256) -> flo
     from hepjepa.train.pretrain import effective_rank
 
     if len(tokens) < 2:
-        raise ValueError(f"{len(tokens)} jets; the effective rank needs at least 2")
+        raise UserInputError(f"{len(tokens)} jets; the effective rank needs at least 2")
     bb = load_backbone(checkpoint)
     tok = load_checkpoint(checkpoint)["config"]["data"]["tokenizer"]
     # The frozen tagger gives the pooled embedding through the one masked_pool implementation the
@@ -93,7 +87,7 @@ def embedding_rank(checkpoint: str | Path, tokens, batch_size: int = 256) -> flo
     tagger = build_tagger(to_dict(bb.config), {"kind": "linear"}, ["a", "b"], tok, mode="frozen", backbone_state=bb.state_dict(), seed=0)
     emb = predict(tagger, tokens, batch_size=batch_size, embeddings=True)
     if not np.isfinite(emb).all():
-        raise ValueError(f"checkpoint {checkpoint} gives non-finite embeddings on {len(tokens)} jets (a diverged pretraining run?)")
+        raise UserInputError(f"checkpoint {checkpoint} gives non-finite embeddings on {len(tokens)} jets (a diverged pretraining run?)")
     return effective_rank(torch.from_numpy(emb).double())
 
 
@@ -115,7 +109,7 @@ def rank_checkpoints(checkpoints: Sequence[str | Path], files: Sequence[str | Pa
     from hepjepa.model.checkpoint import load_checkpoint
 
     if not checkpoints:
-        raise ValueError("no checkpoints given; expected at least one pretraining checkpoint")
+        raise UserInputError("no checkpoints given; expected at least one pretraining checkpoint")
     paths = [Path(c) for c in checkpoints]
     for p in paths:
         if not p.is_file():
@@ -127,7 +121,7 @@ def rank_checkpoints(checkpoints: Sequence[str | Path], files: Sequence[str | Pa
         cfg_all = ck.get("config", {})
         tok = dict(cfg_all.get("data", {}).get("tokenizer") or {})
         if not tok:
-            raise ValueError(f"checkpoint {p} stores no data.tokenizer config; is it a `hepjepa pretrain` checkpoint?")
+            raise UserInputError(f"checkpoint {p} stores no data.tokenizer config; is it a `hepjepa pretrain` checkpoint?")
         if max_groups is not None:
             tok["max_groups"] = int(max_groups)
         cfg = TokenizerConfig.from_dict(tok)

@@ -1,14 +1,36 @@
 """The backbone a downstream command starts from: a pretraining checkpoint or a random init.
 
-Shared by ``hepjepa finetune`` and ``hepjepa regress`` so both read ``--backbone`` /
-``--scratch`` / ``--backbone-config`` / ``--mode`` the same way.
+``hepjepa finetune``, ``regress`` and ``probe`` take the same options for it
+(:func:`add_backbone_arguments`) and read them the same way (:func:`resolve_backbone`).
 """
 
 from __future__ import annotations
 
 from typing import Any
+from hepjepa.errors import UserInputError
 
-__all__ = ["resolve_backbone"]
+__all__ = ["add_backbone_arguments", "resolve_backbone"]
+
+
+def add_backbone_arguments(parser, default_mode: str, scratch: bool = True) -> None:
+    """``--backbone`` (and, when ``scratch``, ``--scratch`` / ``--backbone-config`` / ``--mode``) and ``--max-groups``.
+
+    Args:
+        parser: the command's ``argparse.ArgumentParser``.
+        default_mode: the mode with a checkpoint when ``--mode`` is not given.
+        scratch: offer a random-init backbone and the mode choice (a probe needs a checkpoint).
+    """
+    if scratch:
+        src = parser.add_mutually_exclusive_group(required=True)
+        src.add_argument("--backbone", help="pretraining checkpoint (hepjepa pretrain)")
+        src.add_argument("--scratch", action="store_true", help="random-init backbone (default BackboneConfig or --backbone-config)")
+        parser.add_argument("--backbone-config", help="YAML BackboneConfig for --scratch (default: BackboneConfig())")
+        parser.add_argument("--mode", choices=("frozen", "finetune", "scratch"), default=None,
+                            help=f"default: {default_mode}, or scratch with --scratch")
+    else:
+        parser.add_argument("--backbone", required=True, help="pretraining checkpoint (hepjepa pretrain)")
+    parser.add_argument("--max-groups", type=int, default=None, metavar="G",
+                        help="tokenise into at most G groups instead of the backbone's pretraining value (the backbone runs on any count)")
 
 
 def resolve_backbone(backbone: str | None, scratch: bool, backbone_config: str | None, mode: str | None,
@@ -37,14 +59,14 @@ def resolve_backbone(backbone: str | None, scratch: bool, backbone_config: str |
 
     mode = mode or ("scratch" if scratch else default_mode)
     if scratch and mode != "scratch":
-        raise ValueError(f"--scratch needs --mode scratch (or none), got --mode {mode}")
+        raise UserInputError(f"--scratch needs --mode scratch (or none), got --mode {mode}")
     state, tok_cfg = None, TokenizerConfig()
     if backbone:
         from hepjepa.model.checkpoint import load_backbone, load_checkpoint
 
         bb = load_backbone(backbone)
         if not hasattr(bb, "config"):
-            raise ValueError(f"backbone from {backbone} carries no .config; cannot save a rebuildable model")
+            raise UserInputError(f"backbone from {backbone} carries no .config; cannot save a rebuildable model")
         bb_cfg = to_dict(bb.config)
         # --mode scratch with --backbone: same architecture and tokenizer, random weights (a fair baseline)
         state = None if mode == "scratch" else bb.state_dict()
@@ -60,5 +82,5 @@ def resolve_backbone(backbone: str | None, scratch: bool, backbone_config: str |
         # TokenizerConfig validates it (an int >= min_groups) and names the value if not
         tok_cfg = dataclasses.replace(tok_cfg, max_groups=max_groups)
     if bb_cfg["num_features"] != len(tok_cfg.feature_names):
-        raise ValueError(f"backbone expects num_features={bb_cfg['num_features']}, tokenizer gives {len(tok_cfg.feature_names)}")
+        raise UserInputError(f"backbone expects num_features={bb_cfg['num_features']}, tokenizer gives {len(tok_cfg.feature_names)}")
     return mode, bb_cfg, state, tok_cfg
