@@ -146,7 +146,8 @@ def test_constituents_match_reference_loop(tmp_path, naming):
 
 def test_missing_branches_listed(tmp_path):
     with pytest.raises(association.MissingFieldsError, match=r"lacks \['FatJetPFCands_jetIdx'\].*supported layouts: PFNano.*NanoAODv15"):
-        association.detect_layout(["nFatJet", "FatJet_pt", "FatJetPFCands_pFCandsIdx"] + [f"PFCands_{f}" for f in association.PF_KINEMATICS])
+        association.detect_layout(["nFatJet", "nFatJetPFCands", "nPFCands", "FatJet_pt", "FatJetPFCands_pFCandsIdx"]
+                                  + [f"PFCands_{f}" for f in association.PF_KINEMATICS])
 
 
 def test_full_run_output_branches_and_order(tmp_path, capsys):

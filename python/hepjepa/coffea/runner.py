@@ -25,7 +25,8 @@ __all__ = ["EXECUTORS", "InputFileError", "check_fileset", "make_executor", "qui
 EXECUTORS = ("iterative", "futures", "dask")
 
 
-def check_fileset(fileset: dict, src: str = "FatJet", read_check: bool = True) -> tuple[dict, list[dict]]:
+def check_fileset(fileset: dict, src: str = "FatJet", read_check: bool = True,
+                  particle_fields=()) -> tuple[dict, list[dict]]:
     """Open every file once before the Runner starts; skip (and report) empty or unreadable files.
 
     A file that does not exist, a wrong tree name or missing branches are the user's mistakes
@@ -38,6 +39,8 @@ def check_fileset(fileset: dict, src: str = "FatJet", read_check: bool = True) -
         fileset: ``{dataset: {"files": {path: tree}}}``.
         src: FatJet collection name.
         read_check: read the tagging's branches of every file once, here.
+        particle_fields: the particle fields a model needs (``JetTagger.required_fields``): the
+            candidate branches that give them must be there too.
 
     Returns:
         (fileset without skipped files, ``[{"file", "dataset", "tree", "reason"}]`` of skipped files).
@@ -48,7 +51,7 @@ def check_fileset(fileset: dict, src: str = "FatJet", read_check: bool = True) -
     """
     import uproot
 
-    from hepjepa.data.association import detect_layout
+    from hepjepa.data.association import check_particle_branches, detect_layout
 
     kept: dict = {}
     skipped = []
@@ -80,6 +83,7 @@ def check_fileset(fileset: dict, src: str = "FatJet", read_check: bool = True) -
                     skip(ds, f, tree, "empty tree (0 events)")
                     continue
                 layout = detect_layout(keys, src, where=f"{f!r}: tree {tree!r}")  # MissingFieldsError: the user's file
+                check_particle_branches(layout, particle_fields, keys, where=f"{f!r}: tree {tree!r}")
                 # coffea's FatJet behaviour (a four-vector) needs these, as every NanoAOD has them
                 if missing := [b for b in (f"{src}_{v}" for v in ("eta", "phi", "mass")) if b not in keys]:
                     raise MissingFieldsError(f, "NanoAOD", missing, keys,
@@ -191,7 +195,8 @@ def run_processor(fileset: dict, processor_instance, executor="iterative", worke
 
     if not isinstance(chunksize, int) or chunksize < 1:
         raise InputFileError(f"chunksize must be a positive integer, got {chunksize!r}")
-    fileset, skipped = check_fileset(fileset, src)
+    tagger = getattr(processor_instance, "tagger", None)  # a hepjepa processor: its model's particle fields are checked too
+    fileset, skipped = check_fileset(fileset, src, particle_fields=getattr(tagger, "required_fields", ()))
     handles = None
     if isinstance(executor, str):
         executor, handles = make_executor(executor, workers, progress, scheduler)
@@ -204,7 +209,7 @@ def run_processor(fileset: dict, processor_instance, executor="iterative", worke
                 cause = _root_cause(e)
                 if isinstance(cause, UserInputError):  # our own, typed error from inside a chunk: as it is
                     raise cause  # noqa: B904 - coffea's wrapper adds only "Failed processing file"
-                if str(e).startswith("Failed processing file"):
+                if str(e).startswith(("Failed processing file", "Failed creating nanoevents")):
                     raise InputFileError(f"coffea failed processing {getattr(cause, 'filename', None) or _work_item_file(e)}: "
                                          f"{type(cause).__name__}: {_one_line(cause)}") from e
                 raise

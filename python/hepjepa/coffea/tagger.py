@@ -89,8 +89,9 @@ class ONNXJetTagger(JetTagger):
                                  f"{type(fatjets).__name__}{' of type ' + str(fatjets.type) if isinstance(fatjets, ak.Array) else ''}")
         events = _original_events(fatjets)
         layout = next((lay for lay in LAYOUTS if lay.pfcands in events.fields and lay.mapping in events.fields), None)
+        where = str(getattr(events, "metadata", {}).get("filename") or "the events")
         if _LINK_FIELD not in ak.fields(fatjets):
-            raise UserInputError(_no_link_message(events, layout))
+            raise UserInputError(f"{where}: {_no_link_message(events, layout)}")
         n_per_event = ak.to_numpy(ak.num(fatjets, axis=1))
         flat = ak.flatten(fatjets, axis=1)  # (n_fatjets,) ?FatJet
         present = ak.to_numpy(~ak.is_none(flat)) if _has_option(flat) else np.ones(len(flat), bool)
@@ -107,7 +108,7 @@ class ONNXJetTagger(JetTagger):
         try:
             result = self.tag_particles(particles, offsets, bad_association=bad)
         except UserInputError as e:
-            raise UserInputError(f"{layout.pfcands}: {e}") from e
+            raise UserInputError(f"{where}: {layout.pfcands}: {e}") from e
         scores = result.to_awkward()
         if not present.all():  # put the masked-out FatJets back, as None
             slot = np.full(len(present), -1, np.int64)

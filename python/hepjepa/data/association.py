@@ -28,6 +28,7 @@ from ._common import flags_from_pdgid
 
 __all__ = [
     "LAYOUTS",
+    "check_particle_branches",
     "PF_KINEMATICS",
     "Layout",
     "broken_jets",
@@ -55,9 +56,22 @@ class Layout:
     cand_idx: str  # column of ``mapping``: candidate index in the event
 
     def branches(self, src: str = "FatJet") -> list[str]:
-        """Flat branch names this layout needs for the FatJet collection ``src``."""
-        return [f"n{src}", f"{self.mapping}_{self.jet_idx}", f"{self.mapping}_{self.cand_idx}"] + [
-            f"{self.pfcands}_{v}" for v in PF_KINEMATICS]
+        """Flat branch names this layout needs for the FatJet collection ``src`` (counters included, as NanoAOD has them)."""
+        return ([f"n{src}", f"{self.mapping}_{self.jet_idx}", f"{self.mapping}_{self.cand_idx}"]
+                + [f"{self.pfcands}_{v}" for v in PF_KINEMATICS] + [f"n{self.mapping}", f"n{self.pfcands}"])
+
+    def particle_branches(self, fields) -> list[str]:
+        """The candidate branches that give the particle fields ``fields`` (a model's required fields).
+
+        The particle-type flags need ``pdgId``; ``charge`` needs ``charge`` or, failing it, ``pdgId``.
+        """
+        fields = set(fields)
+        need = []
+        if fields & {"isChargedHadron", "isNeutralHadron", "isPhoton", "isElectron", "isMuon"}:
+            need.append(f"{self.pfcands}_pdgId")
+        if "charge" in fields and not need:
+            need.append(f"{self.pfcands}_charge|{self.pfcands}_pdgId")
+        return need
 
     def optional_branches(self, keys) -> list[str]:
         """The candidate branches read when present (``pdgId`` for the particle flags, ``charge``)."""
@@ -104,6 +118,20 @@ def detect_layout(keys, src: str = "FatJet", pfcands: str = "", where: str = "in
                 f"(supported layouts: {supported})")
 
 
+def check_particle_branches(layout: Layout, fields, keys, where: str) -> None:
+    """Refuse, before any event is read, an input whose candidates cannot give the particle fields a model needs.
+
+    Raises:
+        MissingFieldsError: naming the input, the branches and the fields that need them.
+    """
+    keys = set(keys)
+    missing = [alt.split("|")[0] for alt in layout.particle_branches(fields) if not any(b in keys for b in alt.split("|"))]
+    if missing:
+        raise MissingFieldsError(where, "NanoAOD", missing, keys, message=(
+            f"{where} lacks {missing}, which the model needs for its particle fields {sorted(set(fields) - set(('px', 'py', 'pz', 'energy')))} "
+            "(it was trained with them; preprocess.json 'particle_fields')"))
+
+
 def link(n_jets, jet_idx, n_rows, cand_idx, n_cands, *, strict: bool = False, where: str = "input",
          first_event: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Per-FatJet lists of global candidate indices from a chunk's mapping rows.
@@ -129,6 +157,10 @@ def link(n_jets, jet_idx, n_rows, cand_idx, n_cands, *, strict: bool = False, wh
     n_jets = np.asarray(n_jets, dtype=np.int64)
     n_rows = np.asarray(n_rows, dtype=np.int64)
     n_cands = np.asarray(n_cands, dtype=np.int64)
+    for name, c in (("FatJet", n_jets), ("mapping-row", n_rows), ("candidate", n_cands)):
+        if c.size and c.min() < 0:  # a damaged counter branch
+            e = int(np.flatnonzero(c < 0)[0])
+            raise FormatError(f"{where}: event {first_event + e} has {int(c[e])} {name}s: a count cannot be negative (damaged file?)")
     j_local = np.asarray(jet_idx).astype(np.int64, copy=False)
     c_local = np.asarray(cand_idx).astype(np.int64, copy=False)
     if not (len(n_jets) == len(n_rows) == len(n_cands)) or n_rows.sum() != len(j_local) or len(j_local) != len(c_local):

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from hepjepa.contract import TAG_STATUS, UNTAGGED_SCORE
-from hepjepa.data.association import detect_layout
+from hepjepa.data.association import check_particle_branches, detect_layout
 from hepjepa.errors import FormatError, MissingFieldsError, UserInputError, user_errors
 from hepjepa.reco.config import ConfigError, Process, VarParsing
 
@@ -164,6 +164,7 @@ def run_process(process: Process, *, quiet: bool = False) -> dict:
                     lay = detect_layout(keys, p.src, p.pfcands, where=f"{f}: tree {tree_name!r}")
                 except MissingFieldsError as exc:
                     raise MissingFieldsError(f, "NanoAOD", exc.missing, keys, message=f"{p.where}: {exc}") from None
+                check_particle_branches(lay, p.tagger.required_fields, keys, where=f"{p.where}: {f}: tree {tree_name!r}")
                 layouts[(f, p.label)] = lay
                 optional[f] = optional.get(f, set()) | set(lay.optional_branches(keys))
     if len(files_skipped) == len(files):
