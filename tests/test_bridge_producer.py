@@ -669,3 +669,23 @@ def test_parameter_errors_are_typed():
     with pytest.raises(ConfigError) as e:  # neither of the two: a plain ConfigError, not a KeyError
         JetTagProducer(model_path="m.onnx", batch_size="3")
     assert not isinstance(e.value, KeyError)
+
+
+def test_declared_width_the_model_leaves_open_is_checked_per_call(multi, tmp_path):
+    """'mass' is (batch, ?) in the graph: preprocess.json's width is trusted at construction, then held to each call."""
+    model, _ = multi
+
+    def width(n):
+        def edit(d):
+            d["outputs"][2] = {"name": "mass", "shape": [-1, n], "dtype": "float32", "kind": "embedding"}
+        return edit
+
+    x = random_contract_inputs(4, n_groups=2)
+    p = JetTagProducer(model_path=model, preprocess_json=_declared(tmp_path, model, width(3)))
+    with pytest.raises(RuntimeError, match=r"output 'mass' came back with shape \(4, 2\) for 4 jets, expected \(4, 3\)"):
+        p.produce(x)
+    # a width no batch can hold is refused before anything is allocated
+    p = JetTagProducer(model_path=model, preprocess_json=_declared(tmp_path, model, width(2**30)))
+    with pytest.raises(ValueError, match=r"output 'mass' has shape \(4, 1073741824\) for a batch of 4 jets: more than ONNX "
+                                         r"Runtime returns in one call \(max_elements = 134217728\); lower batch_size"):
+        p.produce_outputs(x)

@@ -1,4 +1,10 @@
 // pybind11 bindings of hepjepa._core: type conversion and exception translation only.
+// pybind11 (Python.h) first: Python's macros must be seen before any standard header.
+#include <pybind11/pybind11.h>
+#include <pybind11/gil_safe_call_once.h>
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>  // the std::vector / std::optional / std::string conversions
+
 #include <algorithm>
 #include <cstdint>
 #include <exception>
@@ -11,11 +17,6 @@
 #include <vector>
 
 #include <onnxruntime_cxx_api.h>
-
-#include <pybind11/gil_safe_call_once.h>
-#include <pybind11/numpy.h>
-#include <pybind11/pybind11.h>
-#include <pybind11/stl.h>  // the std::vector / std::optional / std::string conversions
 
 #include "hepjepa/Exceptions.h"
 #include "hepjepa/JetTagProducer.h"

@@ -32,6 +32,7 @@ struct JetTagProducer::Scratch {
   std::vector<std::vector<int64_t>> shapes;
   ort::FloatArrays outputs;
   std::vector<std::vector<int64_t>> out_shapes;
+  std::vector<size_t> jet_sizes;             // per output: values per jet in this call
   std::vector<int64_t> run_jets;             // jets sent to ORT when some are skipped
   std::vector<std::vector<float>> gathered;  // per input: their rows, when not contiguous
 };
@@ -397,6 +398,70 @@ void checkAgainstModel(const Preprocess& pre, const std::string& key, size_t i, 
                                       : "names it '" + want + "'"));
   }
 }
+
+// preprocess.json's "inputs" against the model and its input_names: each model input once, its
+// shape and axis names those of the model.
+void checkDeclaredInputs(const Preprocess& pre, const ort::ONNXRuntime& runtime) {
+  if (!pre.has_inputs) return;
+  const std::string where = "preprocess_json " + pre.path;
+  const auto& model_inputs = runtime.getInputNames();
+  const Strings declared = namesOf(pre.inputs);
+  if (const auto dup = firstDuplicate(declared); !dup.empty())
+    throw ConfigError(where + ": key 'inputs' declares input '" + dup + "' twice");
+  for (const auto& n : model_inputs)
+    if (std::find(declared.begin(), declared.end(), n) == declared.end())
+      throw ConfigError(where + ": key 'inputs' [" + join(declared) + "] lacks the model's input '" + n +
+                        "'; the model's inputs: [" + join(model_inputs) + "]");
+  for (size_t i = 0; i < pre.inputs.size(); ++i) {
+    const auto& d = pre.inputs[i];
+    if (std::find(model_inputs.begin(), model_inputs.end(), d.name) == model_inputs.end())
+      throw ConfigError(where + ": key 'inputs[" + std::to_string(i) + "]' declares input '" + d.name +
+                        "', which the model does not have; the model's inputs: [" + join(model_inputs) + "]");
+    checkAgainstModel(pre, "inputs", i, d, runtime.getInputShape(d.name), runtime.getInputSymbolicShape(d.name));
+  }
+  if (pre.has_input_names && pre.input_names != declared)
+    throw ConfigError(where + ": key 'input_names' [" + join(pre.input_names) + "] differs from the names in key 'inputs' [" +
+                      join(declared) + "]; both list the model's inputs in input order");
+}
+
+// preprocess.json's "outputs" against the model, its output_names and flav_names: model outputs,
+// float32, shapes the model allows, one column name per column.
+void checkDeclaredOutputs(const Preprocess& pre, const ort::ONNXRuntime& runtime) {
+  if (!pre.has_outputs) return;
+  const std::string where = "preprocess_json " + pre.path;
+  const auto& model_outputs = runtime.getOutputNames();
+  const Strings declared = namesOf(pre.outputs);
+  if (const auto dup = firstDuplicate(declared); !dup.empty())
+    throw ConfigError(where + ": key 'outputs' declares output '" + dup + "' twice");
+  for (size_t i = 0; i < pre.outputs.size(); ++i) {
+    const auto& d = pre.outputs[i];
+    if (std::find(model_outputs.begin(), model_outputs.end(), d.name) == model_outputs.end())
+      throw ConfigError(where + ": key 'outputs[" + std::to_string(i) + "]' declares output '" + d.name +
+                        "', which the model does not have; the model's outputs: [" + join(model_outputs) + "]");
+    checkAgainstModel(pre, "outputs", i, d, runtime.getOutputShape(d.name), runtime.getOutputSymbolicShape(d.name));
+    const auto type = runtime.getOutputType(d.name);
+    if (type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT)
+      throw ConfigError(where + ": key 'outputs[" + std::to_string(i) + "]' declares output '" + d.name +
+                        "' float32, but the model's is " + ort::elementTypeName(type));
+    const std::string at = where + ": key 'outputs[" + std::to_string(i) + "]' ('" + d.name + "')";
+    if ((d.kind != JetTagProducer::kEmbedding || d.has_columns) && d.shape.size() != 2)
+      throw ConfigError(at + " of kind '" + d.kind + "' has shape " + shapeStr(d.shape) +
+                        "; an output with columns has rank 2 (jets, columns)");
+    if (d.has_columns && d.shape[1] >= 0 && static_cast<int64_t>(d.columns.size()) != d.shape[1])
+      throw ConfigError(at + " has " + std::to_string(d.columns.size()) + " columns [" + join(d.columns) +
+                        "], but its shape " + shapeStr(d.shape) + " gives " + std::to_string(d.shape[1]));
+  }
+  if (pre.has_output_names && pre.output_names != declared)
+    throw ConfigError(where + ": key 'output_names' [" + join(pre.output_names) + "] differs from the names in key 'outputs' [" +
+                      join(declared) + "]; both list the model's outputs");
+  for (const auto& d : pre.outputs) {
+    if (d.kind != JetTagProducer::kScores) continue;
+    if (pre.has_flav_names && pre.flav_names != d.columns)
+      throw ConfigError(where + ": key 'flav_names' [" + join(pre.flav_names) + "] differs from the columns of output '" +
+                        d.name + "' in key 'outputs' [" + join(d.columns) + "]");
+    break;
+  }
+}
 }  // namespace
 
 const OutputValues& ProducedOutputs::at(const std::string& name) const {
@@ -477,29 +542,10 @@ JetTagProducer::JetTagProducer(const ParameterSet& user) {
   ort::RunLimits limits;
   limits.max_batch = std::max(limits.max_batch, batch_size_);  // produce() sends batch_size jets per call
   runtime_ = std::make_shared<const ort::ONNXRuntime>(model_path, &opts, limits);
-  const std::string where = "preprocess_json " + pre_path;
 
   // ---- inputs: pset, else preprocess.json's input_names, else its "inputs", else the model's
   const auto& model_inputs = runtime_->getInputNames();
-  if (pre.has_inputs) {
-    const Strings declared = namesOf(pre.inputs);
-    if (const auto dup = firstDuplicate(declared); !dup.empty())
-      throw ConfigError(where + ": key 'inputs' declares input '" + dup + "' twice");
-    for (const auto& n : model_inputs)
-      if (std::find(declared.begin(), declared.end(), n) == declared.end())
-        throw ConfigError(where + ": key 'inputs' [" + join(declared) + "] lacks the model's input '" + n +
-                          "'; the model's inputs: [" + join(model_inputs) + "]");
-    for (size_t i = 0; i < pre.inputs.size(); ++i) {
-      const auto& d = pre.inputs[i];
-      if (std::find(model_inputs.begin(), model_inputs.end(), d.name) == model_inputs.end())
-        throw ConfigError(where + ": key 'inputs[" + std::to_string(i) + "]' declares input '" + d.name +
-                          "', which the model does not have; the model's inputs: [" + join(model_inputs) + "]");
-      checkAgainstModel(pre, "inputs", i, d, runtime_->getInputShape(d.name), runtime_->getInputSymbolicShape(d.name));
-    }
-    if (pre.has_input_names && pre.input_names != declared)
-      throw ConfigError(where + ": key 'input_names' [" + join(pre.input_names) + "] differs from the names in key 'inputs' [" +
-                        join(declared) + "]; both list the model's inputs in input order");
-  }
+  checkDeclaredInputs(pre, *runtime_);
   if (input_names_.empty()) input_names_ = pre.has_input_names ? pre.input_names : namesOf(pre.inputs);
   if (input_names_.empty()) input_names_ = model_inputs;
   if (input_names_.size() != model_inputs.size())
@@ -536,41 +582,10 @@ JetTagProducer::JetTagProducer(const ParameterSet& user) {
 
   // ---- outputs: pset, else the names of preprocess.json's "outputs", else its output_names, else the model's
   const auto& model_outputs = runtime_->getOutputNames();
-  if (pre.has_outputs) {
-    const Strings declared = namesOf(pre.outputs);
-    if (const auto dup = firstDuplicate(declared); !dup.empty())
-      throw ConfigError(where + ": key 'outputs' declares output '" + dup + "' twice");
-    for (size_t i = 0; i < pre.outputs.size(); ++i) {
-      const auto& d = pre.outputs[i];
-      if (std::find(model_outputs.begin(), model_outputs.end(), d.name) == model_outputs.end())
-        throw ConfigError(where + ": key 'outputs[" + std::to_string(i) + "]' declares output '" + d.name +
-                          "', which the model does not have; the model's outputs: [" + join(model_outputs) + "]");
-      checkAgainstModel(pre, "outputs", i, d, runtime_->getOutputShape(d.name), runtime_->getOutputSymbolicShape(d.name));
-      const auto type = runtime_->getOutputType(d.name);
-      if (type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT)
-        throw ConfigError(where + ": key 'outputs[" + std::to_string(i) + "]' declares output '" + d.name +
-                          "' float32, but the model's is " + ort::elementTypeName(type));
-      const std::string at = where + ": key 'outputs[" + std::to_string(i) + "]' ('" + d.name + "')";
-      if ((d.kind != kEmbedding || d.has_columns) && d.shape.size() != 2)
-        throw ConfigError(at + " of kind '" + d.kind + "' has shape " + shapeStr(d.shape) +
-                          "; an output with columns has rank 2 (jets, columns)");
-      if (d.has_columns && d.shape[1] >= 0 && static_cast<int64_t>(d.columns.size()) != d.shape[1])
-        throw ConfigError(at + " has " + std::to_string(d.columns.size()) + " columns [" + join(d.columns) +
-                          "], but its shape " + shapeStr(d.shape) + " gives " + std::to_string(d.shape[1]));
-    }
-    if (pre.has_output_names && pre.output_names != declared)
-      throw ConfigError(where + ": key 'output_names' [" + join(pre.output_names) + "] differs from the names in key 'outputs' [" +
-                        join(declared) + "]; both list the model's outputs");
-    for (const auto& d : pre.outputs) {
-      if (d.kind != kScores) continue;
-      if (pre.has_flav_names && pre.flav_names != d.columns)
-        throw ConfigError(where + ": key 'flav_names' [" + join(pre.flav_names) + "] differs from the columns of output '" +
-                          d.name + "' in key 'outputs' [" + join(d.columns) + "]");
-      break;
-    }
-  }
+  checkDeclaredOutputs(pre, *runtime_);
   if (output_names_.empty()) output_names_ = pre.has_outputs ? namesOf(pre.outputs) : pre.output_names;
   if (output_names_.empty()) output_names_ = model_outputs;
+  if (output_names_.empty()) throw ModelError("model " + model_path + " has no outputs");
   if (const auto dup = firstDuplicate(output_names_); !dup.empty())
     throw ConfigError("output_names [" + join(output_names_) + "] name '" + dup + "' twice");
   for (const auto& n : output_names_) {
@@ -628,7 +643,7 @@ JetTagProducer::JetTagProducer(const ParameterSet& user) {
       throw ModelError("output '" + spec.name + "' of model " + model_path + " has rank 0; JetTagProducer needs a jet axis first");
     const auto& symbols = runtime_->getOutputSymbolicShape(spec.name);
     std::vector<AxisSource> axes(spec.shape.size() - 1);
-    int64_t fixed = 1;
+    int64_t fixed = 1;  // values per jet, if no axis size comes from the inputs
     for (size_t k = 1; k < spec.shape.size(); ++k) {
       AxisSource& a = axes[k - 1];
       if (spec.shape[k] >= 0) {
@@ -642,7 +657,7 @@ JetTagProducer::JetTagProducer(const ParameterSet& user) {
       for (size_t i = 0; !found && !symbols[k].empty() && i < input_names_.size(); ++i) {
         const auto& in_sym = runtime_->getInputSymbolicShape(input_names_[i]);
         const auto& in_shape = runtime_->getInputShape(input_names_[i]);
-        for (size_t d = 0; !found && d < in_sym.size(); ++d)
+        for (size_t d = 1; !found && d < in_sym.size(); ++d)  // not axis 0: a jet's shape cannot depend on the jet count
           if (in_shape[d] < 0 && in_sym[d] == symbols[k]) a.input = i, a.input_axis = d, found = true;
       }
       if (!found)
@@ -652,9 +667,12 @@ JetTagProducer::JetTagProducer(const ParameterSet& user) {
                           "JetTagProducer must know each jet's shape to mark untagged jets: declare it in "
                           "preprocess_json's \"outputs\", or leave the output out of output_names");
     }
+    const bool all_fixed = std::all_of(axes.begin(), axes.end(), [](const AxisSource& a) { return a.size >= 0; });
+    fixed_jet_size_.push_back(all_fixed ? fixed : -1);
     output_axes_.push_back(std::move(axes));
     all_outputs_.push_back(o);
   }
+  scores_only_ = {scores_};
   for (size_t i = 0; i < input_names_.size(); ++i) {
     is_mask_.push_back(input_names_[i] == kGroupMask || input_names_[i] == kParticleMask);
     if (input_names_[i] == kGroupMask) group_mask_ = static_cast<int64_t>(i);
@@ -693,6 +711,29 @@ std::vector<int64_t> JetTagProducer::callShape(size_t output, int64_t n_jets,
   return s;
 }
 
+int64_t JetTagProducer::jetSize(size_t output, const std::vector<std::vector<int64_t>>& shapes) const {
+  if (fixed_jet_size_[output] >= 0) return fixed_jet_size_[output];
+  int64_t n = 1;
+  for (const auto& a : output_axes_[output]) {
+    const int64_t d = a.size >= 0 ? a.size : shapes[a.input][a.input_axis];
+    // input axes are each <= 2^40 (checkShapes), but their product is not
+    if (__builtin_mul_overflow(n, d, &n) || n > ort::kMaxDeclaredSize)
+      throw InvalidInput("output '" + output_names_[output] + "' would have shape " +
+                         shapeStr(callShape(output, 1, shapes)) + " per jet for these inputs: more than " +
+                         std::to_string(ort::kMaxDeclaredSize) + " values");
+  }
+  return n;
+}
+
+bool JetTagProducer::hasCallShape(size_t output, int64_t n_jets, const std::vector<std::vector<int64_t>>& shapes,
+                                  const std::vector<int64_t>& got) const {
+  const auto& axes = output_axes_[output];
+  if (got.size() != axes.size() + 1 || got[0] != n_jets) return false;
+  for (size_t k = 0; k < axes.size(); ++k)
+    if (got[k + 1] != (axes[k].size >= 0 ? axes[k].size : shapes[axes[k].input][axes[k].input_axis])) return false;
+  return true;
+}
+
 std::vector<float> JetTagProducer::produce(const std::vector<std::vector<float>>& inputs,
                                            const std::vector<std::vector<int64_t>>& shapes,
                                            std::vector<int8_t>* status) const {
@@ -702,7 +743,7 @@ std::vector<float> JetTagProducer::produce(const std::vector<std::vector<float>>
 std::vector<float> JetTagProducer::produce(const std::vector<const float*>& inputs,
                                            const std::vector<std::vector<int64_t>>& shapes,
                                            std::vector<int8_t>* status) const {
-  auto r = run(inputs, shapes, {scores_});
+  auto r = run(inputs, shapes, scores_only_);
   if (status) *status = std::move(r.status);
   return std::move(r.outputs[0].values);
 }
@@ -745,21 +786,31 @@ ProducedOutputs JetTagProducer::run(const std::vector<const float*>& inputs, con
     throw InvalidInput(msg + "; tokenise with the model's own settings (preprocess.json 'tokenizer'), as "
                              "hepjepa.deploy.JetTagger(model_dir).tag(jets) does");
   }
+  const auto lease = scratch_.lease();
+  Scratch& buf = *lease;
   ProducedOutputs result;
   result.status.assign(static_cast<size_t>(n_jets), kTagged);
   // every output's values per jet in this call; the result holds the wanted ones, all -1 until tagged
   const size_t n_out = outputs_.size();
-  std::vector<std::vector<int64_t>> jet_shapes(n_out);
-  std::vector<size_t> jet_sizes(n_out);
+  auto& jet_sizes = buf.jet_sizes;
+  jet_sizes.resize(n_out);
+  const int64_t chunk = std::min(batch_size_, n_jets);
   for (size_t o = 0; o < n_out; ++o) {
-    jet_shapes[o] = callShape(o, 1, shapes);
-    jet_sizes[o] = static_cast<size_t>(ort::elementCount(jet_shapes[o], "output '" + output_names_[o] + "' of one jet"));
+    jet_sizes[o] = static_cast<size_t>(jetSize(o, shapes));
+    // as for the inputs: a preprocess.json may declare a width the model leaves open, and ORT
+    // would allocate a batch of it before we could compare
+    if (static_cast<int64_t>(jet_sizes[o]) > runtime_->limits().max_elements / std::max<int64_t>(chunk, 1))
+      throw InvalidInput("output '" + output_names_[o] + "' has shape " + shapeStr(callShape(o, chunk, shapes)) +
+                         " for a batch of " + std::to_string(chunk) + " jets: more than ONNX Runtime returns in one "
+                         "call (max_elements = " + std::to_string(runtime_->limits().max_elements) + "); lower batch_size");
   }
   for (const size_t o : wanted) {
-    auto shape = jet_shapes[o];
-    shape[0] = n_jets;
-    const int64_t total = ort::elementCount(shape, "output '" + output_names_[o] + "'");
-    result.outputs.push_back({output_names_[o], std::move(shape), std::vector<float>(static_cast<size_t>(total), kUntaggedScore)});
+    int64_t total = 0;
+    if (__builtin_mul_overflow(n_jets, static_cast<int64_t>(jet_sizes[o]), &total) || total > ort::kMaxDeclaredSize)
+      throw InvalidInput("output '" + output_names_[o] + "' would have shape " + shapeStr(callShape(o, n_jets, shapes)) +
+                         " for these inputs: more than " + std::to_string(ort::kMaxDeclaredSize) + " values");
+    result.outputs.push_back({output_names_[o], callShape(o, n_jets, shapes),
+                              std::vector<float>(static_cast<size_t>(total), kUntaggedScore)});
   }
   if (n_jets == 0) return result;  // empty chunk: nothing to run
   bool no_groups = false;
@@ -788,8 +839,6 @@ ProducedOutputs JetTagProducer::run(const std::vector<const float*>& inputs, con
       throw InvalidInput("mask input '" + input_names_[i] + "' holds " + floatStr(inputs[i][bad]) + " at index " +
                          indexStr(shapes[i], bad) + " (jet, ...); a mask holds only 0 (padding) and 1 (real)");
   }
-  const auto lease = scratch_.lease();
-  Scratch& buf = *lease;
   // jets with no real group are not run: the model would give them a confident, meaningless score
   bool all_run = !no_groups;
   if (!no_groups && group_mask_ >= 0) {
@@ -841,11 +890,9 @@ ProducedOutputs JetTagProducer::run(const std::vector<const float*>& inputs, con
     runtime_->runInto(input_names_, buf.ptrs, buf.sizes, buf.shapes, output_names_, buf.outputs, &buf.out_shapes, nb);
     bool all_finite = true;
     for (size_t o = 0; o < n_out; ++o) {
-      auto want = jet_shapes[o];
-      want[0] = nb;
-      if (buf.out_shapes[o] != want)
+      if (!hasCallShape(o, nb, shapes, buf.out_shapes[o]))
         throw ModelError("output '" + output_names_[o] + "' came back with shape " + shapeStr(buf.out_shapes[o]) + " for " +
-                         std::to_string(nb) + " jets, expected " + shapeStr(want));
+                         std::to_string(nb) + " jets, expected " + shapeStr(callShape(o, nb, shapes)));
       const auto n = static_cast<int64_t>(buf.outputs[o].size());
       all_finite = all_finite && firstNonFinite(buf.outputs[o].data(), n) == n;
     }

@@ -156,6 +156,9 @@ private:
   bool isGroupAxis(size_t input, size_t axis) const;
   std::vector<size_t> outputIndices(const std::vector<std::string>& select) const;
   std::vector<int64_t> callShape(size_t output, int64_t n_jets, const std::vector<std::vector<int64_t>>& shapes) const;
+  int64_t jetSize(size_t output, const std::vector<std::vector<int64_t>>& shapes) const;
+  bool hasCallShape(size_t output, int64_t n_jets, const std::vector<std::vector<int64_t>>& shapes,
+                    const std::vector<int64_t>& got) const;
   ProducedOutputs run(const std::vector<const float*>& inputs, const std::vector<std::vector<int64_t>>& shapes,
                       const std::vector<size_t>& wanted) const;
 
@@ -164,7 +167,9 @@ private:
   std::vector<OutputSpec> outputs_;                     // per output_names_ entry
   std::vector<std::vector<AxisSource>> output_axes_;    // per output, per axis after the jet axis
   size_t scores_ = 0;                                   // index in outputs_ of produce()'s output
+  std::vector<int64_t> fixed_jet_size_;                 // per output: values per jet, -1 if set by the inputs
   std::vector<size_t> all_outputs_;                     // 0 .. outputs_.size() - 1
+  std::vector<size_t> scores_only_;                     // {scores_}: what produce() asks run() for
   std::vector<bool> is_mask_;        // per input: a 0/1 mask
   int64_t group_mask_ = -1;          // index of kGroupMask in input_names_, -1 if the model has none
   int64_t batch_size_ = 256;

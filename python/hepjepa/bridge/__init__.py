@@ -52,7 +52,8 @@ def _preload_onnxruntime() -> None:
     capi = os.path.join(os.path.dirname(onnxruntime.__file__), "capi")
     libs = sorted(glob.glob(os.path.join(capi, "libonnxruntime.so.*")))
     if not libs:
-        raise ImportError(f"no libonnxruntime.so.* in {capi}; reinstall onnxruntime==1.31.1")
+        msg = f"no libonnxruntime.so.* in {capi}; reinstall onnxruntime==1.31.1"
+        raise ImportError(msg)
     ctypes.CDLL(libs[-1], mode=ctypes.RTLD_GLOBAL)
 
 
@@ -68,7 +69,8 @@ try:
         ort_version,
     )
 except ImportError as err:  # pragma: no cover - depends on the install
-    raise ImportError(
+    msg = (
         f"hepjepa's compiled bridge (hepjepa._core) is not built ({err}); build it with "
         "`python -m pip install --no-deps .` (scikit-build-core compiles cpp/ into hepjepa._core)"
-    ) from err
+    )
+    raise ImportError(msg) from err

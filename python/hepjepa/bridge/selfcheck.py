@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             want = ref.run(None, {"a": a, "b": b})
             got = rt.run(["a", "b"], [a, b], [list(a.shape), list(b.shape)])
             scores = prod.produce({"a": a, "b": b})
-            diff = max(float(np.max(np.abs(w - g))) for w, g in zip(want, got))
+            diff = max(float(np.max(np.abs(w - g))) for w, g in zip(want, got, strict=True))
             diff = max(diff, float(np.max(np.abs(want[0] - scores))))
             same = diff == 0.0
             ok &= same
