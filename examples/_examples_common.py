@@ -12,8 +12,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from hepjepa.atomic import atomic_path
 from hepjepa.analysis import bundled_sample, run_tag
+from hepjepa.atomic import atomic_path
 
 __all__ = ["parser", "run_example"]
 

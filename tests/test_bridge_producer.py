@@ -11,7 +11,6 @@ import pytest
 from _onnx_models import (
     MULTI_OUTPUTS,
     N_CLASSES,
-    multi_output_declarations,
     random_contract_inputs,
     random_inputs,
     write_contract_preprocess,
@@ -21,7 +20,6 @@ from _onnx_models import (
     write_preprocess,
     write_tagger,
 )
-
 from hepjepa.bridge import JetTagProducer
 
 FLAV = [f"prob{i}" for i in range(N_CLASSES)]

@@ -7,7 +7,6 @@ import onnxruntime
 import pytest
 
 from _onnx_models import random_inputs, write_tagger
-
 from hepjepa.bridge import ONNXRuntime, ort_version
 
 

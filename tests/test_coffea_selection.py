@@ -35,9 +35,8 @@ REAL = ("nano_tt_v15.root", "pfnano.root")
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     """NanoAOD from our own generator (PFNano layout) plus a synthetic file whose mapping is out of jet order."""
-    from test_coffea_processor import _nano
-
     from hepjepa.generate import write_jets
+    from test_coffea_processor import _nano
 
     d = tmp_path_factory.mktemp("gen")
     write_jets("tbqq", 12, 5, d / "gen.root", format="nanoaod", progress=False)
@@ -224,9 +223,8 @@ def test_jets_without_constituents_marked_on_every_path():
 
 def test_broken_link_marked_not_dropped(tmp_path):
     """A mapping row past its event's candidates or FatJets: those FatJets are marked and counted on every path."""
-    from test_coffea_processor import _nano
-
     from hepjepa.data import FormatError, read_jets
+    from test_coffea_processor import _nano
 
     broken = {}
 

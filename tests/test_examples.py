@@ -34,10 +34,9 @@ def model(tmp_path_factory):
     try:
         return shipped_model_dir()
     except ShippedModelMissingError:
-        from test_coffea_processor import Tiny
-
         from hepjepa.deploy import export_onnx
         from hepjepa.features import TokenizerConfig
+        from test_coffea_processor import Tiny
 
         tok = TokenizerConfig(group_size=4, max_groups=6)
         nf = len(tok.feature_names)

@@ -7,11 +7,11 @@ import math
 import awkward as ak
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import _features_reference as ref
-from hepjepa.features import MODEL_INPUTS, FeatureSpec, Tokens, TokenizerConfig, tokenize, tokenize_flat
-from hepjepa.features import _kernels
+from hepjepa.features import MODEL_INPUTS, FeatureSpec, TokenizerConfig, Tokens, _kernels, tokenize, tokenize_flat
 
 
 def make_jets(counts, seed=0, phi0=0.0, eta0=0.0):

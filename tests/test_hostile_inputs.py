@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -130,7 +129,6 @@ def test_zero_events_write_an_empty_tree(bases, tmp_path):
 def test_rntuple_and_ttree_give_the_same_scores(tmp_path):
     """coffea's PFNano test file as TTree and as RNTuple: hepjepa-run and hepjepa tag read both alike."""
     from _samples import coffea_sample
-
     from hepjepa.cli import main
 
     tt, rn = coffea_sample("pfnano.root"), coffea_sample("pfnano_rntuple.root")
@@ -205,10 +203,9 @@ def test_killed_writer_leaves_nothing_the_next_one_keeps(tmp_path):
 def test_export_killed_halfway_leaves_the_old_pair(tmp_path, monkeypatch):
     """An export that dies between writing model.onnx and preprocess.json: the directory keeps its previous, matching pair."""
     torch = pytest.importorskip("torch")
-    from test_coffea_processor import Tiny
-
     from hepjepa.deploy import export, export_onnx, validate_preprocess
     from hepjepa.features import TokenizerConfig
+    from test_coffea_processor import Tiny
 
     tok = TokenizerConfig(group_size=4, max_groups=6)
     kw = dict(tokenizer_config=tok.to_dict(), flav_names=["probQCD", "probTbqq"], group_size=4, n_features=len(tok.feature_names))
@@ -246,12 +243,11 @@ def test_missing_branches_name_the_file(tmp_path):
 
 def test_jet_tagger_takes_the_producers_status(tmp_path):
     """A jet with no real group and a jet whose score overflows: marked with their reasons on both backends, never scored."""
-    torch = pytest.importorskip("torch")
-    from test_coffea_processor import Tiny
-
+    pytest.importorskip("torch")
     from hepjepa.deploy import JetTagger, export_onnx
     from hepjepa.deploy.export import example_inputs
     from hepjepa.features import TokenizerConfig
+    from test_coffea_processor import Tiny
 
     tok = TokenizerConfig(group_size=4, max_groups=6)
     nf = len(tok.feature_names)
@@ -294,7 +290,6 @@ def test_old_readme_snippet_points_to_the_right_form_and_marks_empty_jets():
     """The old README path (tokenize with default settings, then the producer): an error naming the fix; empty jets -1."""
     import hepjepa
     from _samples import coffea_sample
-
     from hepjepa.deploy import JetTagger, shipped_model_dir
     from hepjepa.features import TokenizerConfig, tokenize
 

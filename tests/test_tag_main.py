@@ -13,12 +13,10 @@ uproot = pytest.importorskip("uproot")
 torch = pytest.importorskip("torch")
 pytest.importorskip("coffea")
 
-from test_coffea_processor import Tiny, _nano  # noqa: E402  (tiny model + synthetic PFNano events)
-
-from hepjepa.analysis import TagInputError, run_tag  # noqa: E402
-from hepjepa.analysis import _summary, tag_cli  # noqa: E402
+from hepjepa.analysis import TagInputError, _summary, run_tag, tag_cli  # noqa: E402  # noqa: E402
 from hepjepa.deploy import export_onnx  # noqa: E402
 from hepjepa.features import TokenizerConfig  # noqa: E402
+from test_coffea_processor import Tiny, _nano  # noqa: E402  (tiny model + synthetic PFNano events)
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +59,8 @@ def test_cli_outputs_consistent(setup, capsys):
     assert f"events 40  FatJets {n_fat}" in printed and "AUC" in printed
     assert f"skipped (never filled): {no_fat} events without FatJets" in printed
 
-    from coffea.util import load
     import hist
+    from coffea.util import load
 
     h = load(str(out / "hists.coffea"))["hist"]
     # AUC again, independently: Mann-Whitney on binned counts (ties in a bin count half)

@@ -9,7 +9,6 @@ import torch
 
 from hepjepa.train.pretrain import load_config, pretrain
 from hepjepa.train.rank import load_unlabelled_tokens, rank_checkpoints
-
 from test_pretrain import _write_jets
 
 

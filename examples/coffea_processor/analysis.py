@@ -19,6 +19,7 @@ from coffea import processor
 
 from hepjepa.coffea import NanoAODSchema, ONNXJetTagger
 
+
 # --- the ten-line processor (README) ---
 class TopTagAnalysis(processor.ProcessorABC):
     def __init__(self, model=None):

@@ -27,7 +27,8 @@ __all__ = ["__version__", *_LAZY]
 def __getattr__(name: str):
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'hepjepa' has no attribute {name!r}; public names: {sorted(__all__)}")
+        msg = f"module 'hepjepa' has no attribute {name!r}; public names: {sorted(__all__)}"
+        raise AttributeError(msg)
     return getattr(importlib.import_module(module), name)
 
 

@@ -23,11 +23,13 @@ import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self, TypeVar, cast
 
 from hepjepa.errors import UserInputError
 
 __all__ = ["Config", "ConfigError", "from_dict", "load_yaml", "save_yaml", "to_dict"]
+
+_C = TypeVar("_C", bound="Config")
 
 
 class ConfigError(UserInputError, KeyError):
@@ -41,11 +43,12 @@ class Config:
     """Base of the project's config dataclasses (subclasses are ``@dataclasses.dataclass``)."""
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None = None, *, where: str = ""):
+    def from_dict(cls, data: Mapping[str, Any] | Self | None = None, *, where: str = "") -> Self:
         """Build from a (nested) mapping; missing keys take their defaults.
 
         Args:
-            data: the values (``to_dict()`` output, a YAML document); None = all defaults.
+            data: the values (``to_dict()`` output, a YAML document); None = all defaults; an
+                instance of ``cls`` is returned as it is.
             where: dotted prefix naming this config inside a larger one, for messages.
 
         Raises:
@@ -57,15 +60,20 @@ class Config:
         if isinstance(data, cls):
             return data
         if not isinstance(data, Mapping):
-            raise ConfigError(f"{where.rstrip('.') or cls.__name__}: expected a mapping of {cls.__name__} keys, "
-                              f"got {type(data).__name__} {str(data)[:80]}")
-        fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+            msg = (
+                f"{where.rstrip('.') or cls.__name__}: expected a mapping of {cls.__name__} keys, "
+                f"got {type(data).__name__} {str(data)[:80]}"
+            )
+            raise ConfigError(msg)
+        # subclasses are dataclasses (the base is not, so the checker cannot see it)
+        fields = {f.name: f for f in dataclasses.fields(cast(Any, cls)) if f.init}
         unknown = [k for k in data if k not in fields]
         if unknown:
             k = str(unknown[0])
             close = difflib.get_close_matches(k, list(fields), n=1)
             hint = f" (did you mean {where + close[0]!r}?)" if close else ""
-            raise ConfigError(f"unknown key {where + k!r} in {cls.__name__}{hint}; valid keys: {sorted(fields)}")
+            msg = f"unknown key {where + k!r} in {cls.__name__}{hint}; valid keys: {sorted(fields)}"
+            raise ConfigError(msg)
         hints = typing.get_type_hints(cls)
         kwargs = {k: _coerce(hints.get(k, Any), v, f"{where}{k}") for k, v in data.items()}
         try:
@@ -73,21 +81,23 @@ class Config:
         except ConfigError:
             raise
         except (TypeError, ValueError) as e:
-            raise ConfigError(f"{where.rstrip('.') or cls.__name__}: {e}") from None
+            msg = f"{where.rstrip('.') or cls.__name__}: {e}"
+            raise ConfigError(msg) from None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (tuples as lists): JSON and YAML safe; ``from_dict`` inverts it."""
         return _plain(dataclasses.asdict(self))  # type: ignore[call-overload]
 
     @classmethod
-    def from_yaml(cls, path: str | Path):
+    def from_yaml(cls, path: str | Path) -> Self:
         """Read a YAML file (unknown keys raise :class:`ConfigError`)."""
         import yaml
 
         try:
             data = yaml.safe_load(Path(path).read_text()) or {}
         except yaml.YAMLError as e:
-            raise ConfigError(f"{path}: not valid YAML ({' '.join(str(e).split())[:200]})") from None
+            msg = f"{path}: not valid YAML ({' '.join(str(e).split())[:200]})"
+            raise ConfigError(msg) from None
         return cls.from_dict(data)
 
     def to_yaml(self, path: str | Path) -> None:
@@ -128,38 +138,45 @@ def _coerce(hint, v: Any, name: str) -> Any:
         return hint.from_dict(v, where=f"{name}.")
     if origin in (tuple, list):
         if not isinstance(v, (list, tuple)):
-            raise ConfigError(f"{name}={v!r}: expected a list")
+            msg = f"{name}={v!r}: expected a list"
+            raise ConfigError(msg)
         item = args[0] if args else Any
         out = [_coerce(item, x, f"{name}[{i}]") for i, x in enumerate(v)]
         return tuple(out) if origin is tuple else out
     if origin is dict or hint is dict:
         if not isinstance(v, Mapping):
-            raise ConfigError(f"{name}={v!r}: expected a mapping")
+            msg = f"{name}={v!r}: expected a mapping"
+            raise ConfigError(msg)
         return dict(v)
     if hint is bool:
         if not isinstance(v, bool):
-            raise ConfigError(f"{name}={v!r}: expected true or false")
+            msg = f"{name}={v!r}: expected true or false"
+            raise ConfigError(msg)
         return v
     if hint is int:
         if not (isinstance(v, int) and not isinstance(v, bool)):
-            raise ConfigError(f"{name}={v!r}: expected an integer")
+            msg = f"{name}={v!r}: expected an integer"
+            raise ConfigError(msg)
         return v
     if hint is float:
         if isinstance(v, bool):
-            raise ConfigError(f"{name}={v!r}: expected a number")
+            msg = f"{name}={v!r}: expected a number"
+            raise ConfigError(msg)
         try:
             return float(v)
         except (TypeError, ValueError):
-            raise ConfigError(f"{name}={v!r}: expected a number") from None
+            msg = f"{name}={v!r}: expected a number"
+            raise ConfigError(msg) from None
     if hint is str:
         if not isinstance(v, str):
-            raise ConfigError(f"{name}={v!r}: expected a string")
+            msg = f"{name}={v!r}: expected a string"
+            raise ConfigError(msg)
         return v
     return v
 
 
 # -- function forms, for call sites that hold a class rather than an instance
-def from_dict(cls: type, data: Mapping[str, Any] | None, where: str = ""):
+def from_dict(cls: type[_C], data: Mapping[str, Any] | _C | None, where: str = "") -> _C:
     """``cls.from_dict(data)`` for a :class:`Config` subclass."""
     return cls.from_dict(data, where=where)
 
@@ -169,7 +186,7 @@ def to_dict(cfg: Config) -> dict[str, Any]:
     return cfg.to_dict()
 
 
-def load_yaml(cls: type, path: str | Path):
+def load_yaml(cls: type[_C], path: str | Path) -> _C:
     """``cls.from_yaml(path)``."""
     return cls.from_yaml(path)
 

@@ -38,7 +38,8 @@ def label_index(name: str) -> int:
 
         close = difflib.get_close_matches(key, PROCESS_NAMES, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise KeyError(f"unknown jet class {name!r}: expected one of {list(PROCESS_NAMES)}{hint}")
+        msg = f"unknown jet class {name!r}: expected one of {list(PROCESS_NAMES)}{hint}"
+        raise KeyError(msg)
     return PROCESS_NAMES.index(key)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
 from hepjepa.errors import UserInputError
 
 __all__ = ["SAMPLE_SEEDS", "bundled_sample", "cache_dir"]
@@ -46,7 +47,8 @@ def bundled_sample(n_jets: int = 400, directory: str | os.PathLike | None = None
 
     for name, v in (("n_jets", n_jets), ("background_jets", background_jets if background_jets is not None else 1)):
         if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-            raise UserInputError(f"{name} must be a positive integer, got {v!r}")
+            msg = f"{name} must be a positive integer, got {v!r}"
+            raise UserInputError(msg)
     d = Path(directory) if directory is not None else cache_dir() / "samples"
     d.mkdir(parents=True, exist_ok=True)
     fileset = {}

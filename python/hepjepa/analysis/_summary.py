@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
 from hepjepa.errors import UserInputError
 
 __all__ = ["MIN_PASSING", "score_counts", "binned_roc", "auc", "working_point", "msd_before_after", "js_distance", "ks_distance"]
@@ -43,7 +46,8 @@ def binned_roc(sig: np.ndarray, bkg: np.ndarray) -> tuple[np.ndarray, np.ndarray
     from hepjepa.downstream.metrics import roc
 
     if sig.sum() <= 0 or bkg.sum() <= 0:
-        raise UserInputError(f"ROC needs both classes: signal has {sig.sum():g} entries, background {bkg.sum():g}")
+        msg = f"ROC needs both classes: signal has {sig.sum():g} entries, background {bkg.sum():g}"
+        raise UserInputError(msg)
     bins = np.arange(len(sig), dtype=np.float64)
     es, eb = roc(bins, bins, sig, bkg)  # thresholds descending: bin n-1 first
     return es[::-1].copy(), eb[::-1].copy()
@@ -77,10 +81,13 @@ def working_point(eff_sig: np.ndarray, eff_bkg: np.ndarray, edges: np.ndarray, t
     """
     i = int(np.argmin(np.abs(eff_sig[:-1] - target)))
     eb = float(eff_bkg[i])
-    out = {"cut_bin": i, "score_cut": float(edges[i]), "eff_sig": float(eff_sig[i]), "eff_bkg": eb}
+    out: dict[str, Any] = {"cut_bin": i, "score_cut": float(edges[i]), "eff_sig": float(eff_sig[i]), "eff_bkg": eb}
     if bkg is None:
         out["bkg_rejection"] = (1.0 / eb) if eb > 0 else float("inf")
         return out
+    if bkg_var is None:
+        msg = "working_point: bkg needs bkg_var (the sums of squared weights) too"
+        raise TypeError(msg)
     from hist.intervals import clopper_pearson_interval
 
     w, w2 = float(bkg.sum()), float(bkg_var.sum())

@@ -61,7 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.fileset and args.inputs:
-        raise TagInputError("give input files or --fileset, not both")
+        msg = "give input files or --fileset, not both"
+        raise TagInputError(msg)
     if args.fileset:
         fileset = load_fileset(args.fileset)
     elif args.inputs:
@@ -72,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             fileset = bundled_sample(args.sample_jets, progress=not args.no_progress, background_jets=args.sample_background_jets)
         except ValueError as e:
-            raise TagInputError(f"--sample-jets/--sample-background-jets: {e}") from None
+            msg = f"--sample-jets/--sample-background-jets: {e}"
+            raise TagInputError(msg) from None
     summary = run_tag(fileset, args.model, executor=args.executor, workers=args.workers, chunksize=args.chunksize,
                       output=args.output, backend=args.backend, flavour=args.flavour, signal=args.signal,
                       background=args.background, progress=not args.no_progress, scheduler=args.scheduler)
@@ -85,20 +87,25 @@ def load_fileset(path: str | Path) -> dict:
     try:
         raw = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise TagInputError(f"fileset JSON {str(path)!r} does not exist") from None
+        msg = f"fileset JSON {str(path)!r} does not exist"
+        raise TagInputError(msg) from None
     except IsADirectoryError:
-        raise TagInputError(f"fileset JSON {str(path)!r} is a directory; expected a .json file") from None
+        msg = f"fileset JSON {str(path)!r} is a directory; expected a .json file"
+        raise TagInputError(msg) from None
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
-        raise TagInputError(f"fileset JSON {str(path)!r} is not valid JSON: {e}") from None
+        msg = f"fileset JSON {str(path)!r} is not valid JSON: {e}"
+        raise TagInputError(msg) from None
     if not isinstance(raw, dict) or not raw:
-        raise TagInputError(f"fileset {str(path)!r} must be a non-empty object {{dataset: files}}, got {type(raw).__name__}")
+        msg = f"fileset {str(path)!r} must be a non-empty object {{dataset: files}}, got {type(raw).__name__}"
+        raise TagInputError(msg)
     out = {}
     for ds, spec in raw.items():
         files = spec.get("files") if isinstance(spec, dict) else spec
         if isinstance(files, list):
             files = {f: "Events" for f in files}
         if not isinstance(files, dict) or not files or not all(isinstance(f, str) and isinstance(t, str) for f, t in files.items()):
-            raise TagInputError(f"dataset {ds!r} in {str(path)!r}: expected a list of files or {{'files': {{path: tree}}}}, got {spec!r}")
+            msg = f"dataset {ds!r} in {str(path)!r}: expected a list of files or {{'files': {{path: tree}}}}, got {spec!r}"
+            raise TagInputError(msg)
         out[ds] = {"files": {str(f): t for f, t in files.items()}}
     return out
 
@@ -109,11 +116,13 @@ def _fileset_from_globs(patterns: list[str], tree: str) -> dict:
         if Path(pat).is_dir():
             hits = sorted(str(p) for p in Path(pat).glob("*.root"))
             if not hits:
-                raise TagInputError(f"input {pat!r} is a directory with no *.root files")
+                msg = f"input {pat!r} is a directory with no *.root files"
+                raise TagInputError(msg)
         else:
             hits = sorted(glob.glob(pat)) or ([pat] if Path(pat).exists() else [])
         if not hits:
-            raise TagInputError(f"input {pat!r} matches no file")
+            msg = f"input {pat!r} matches no file"
+            raise TagInputError(msg)
         for f in hits:
             fileset.setdefault(Path(f).stem, {"files": {}})["files"][str(f)] = tree
     return fileset
@@ -157,7 +166,8 @@ def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = 
     from hepjepa.coffea.runner import run_processor
 
     if not isinstance(chunksize, int) or chunksize < 1:
-        raise TagInputError(f"chunksize must be >= 1, got {chunksize}")
+        msg = f"chunksize must be >= 1, got {chunksize}"
+        raise TagInputError(msg)
     # our files (and PFNano) have no Muon/Photon/Tau collections: coffea's cross-reference warnings are noise
     warnings.filterwarnings("ignore", message="Missing cross-reference", category=RuntimeWarning)
     # real NanoAOD has Photon_mass/charge branches that coffea's schema replaces by 0: its own notice, not the user's problem
@@ -165,9 +175,11 @@ def run_tag(fileset: dict, model_dir: str | Path | None = None, executor: str = 
     try:
         proc = (processor_class or JEPATagProcessor)(model_dir, backend=backend)
     except UserInputError as e:
-        raise TagInputError(f"--model: {e}") from e
+        msg = f"--model: {e}"
+        raise TagInputError(msg) from e
     if flavour not in proc.tagger.flav_names:
-        raise TagInputError(f"model has no score {flavour!r}; its flavours are {list(proc.tagger.flav_names)}")
+        msg = f"model has no score {flavour!r}; its flavours are {list(proc.tagger.flav_names)}"
+        raise TagInputError(msg)
     provenance = proc.tagger.provenance()
     exe, dask_handles = _executor(executor, workers, progress, scheduler)
     try:

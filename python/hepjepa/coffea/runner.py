@@ -71,7 +71,8 @@ def check_fileset(fileset: dict, src: str = "FatJet", read_check: bool = True,
                 continue
             with rf:
                 if tree not in trees:
-                    raise InputFileError(f"{f!r} has no tree {tree!r}; trees in the file: {trees or 'none'}")
+                    msg = f"{f!r} has no tree {tree!r}; trees in the file: {trees or 'none'}"
+                    raise InputFileError(msg)
                 try:
                     t = rf[tree]
                     n = t.num_entries
@@ -153,9 +154,11 @@ def make_executor(name: str, workers: int, progress: bool, scheduler: str | None
     from coffea import processor
 
     if name not in EXECUTORS:
-        raise InputFileError(f"unknown executor {name!r}; expected one of {EXECUTORS}")
+        msg = f"unknown executor {name!r}; expected one of {EXECUTORS}"
+        raise InputFileError(msg)
     if not isinstance(workers, int) or workers < 1:
-        raise InputFileError(f"workers must be >= 1, got {workers}")
+        msg = f"workers must be >= 1, got {workers}"
+        raise InputFileError(msg)
     if name == "iterative":
         return processor.IterativeExecutor(status=progress), None
     if name == "futures":
@@ -194,7 +197,8 @@ def run_processor(fileset: dict, processor_instance, executor="iterative", worke
     from hepjepa.coffea.schema import NanoAODSchema
 
     if not isinstance(chunksize, int) or chunksize < 1:
-        raise InputFileError(f"chunksize must be a positive integer, got {chunksize!r}")
+        msg = f"chunksize must be a positive integer, got {chunksize!r}"
+        raise InputFileError(msg)
     tagger = getattr(processor_instance, "tagger", None)  # a hepjepa processor: its model's particle fields are checked too
     fileset, skipped = check_fileset(fileset, src, particle_fields=getattr(tagger, "required_fields", ()))
     handles = None
@@ -210,8 +214,11 @@ def run_processor(fileset: dict, processor_instance, executor="iterative", worke
                 if isinstance(cause, UserInputError):  # our own, typed error from inside a chunk: as it is
                     raise cause  # noqa: B904 - coffea's wrapper adds only "Failed processing file"
                 if str(e).startswith(("Failed processing file", "Failed creating nanoevents")):
-                    raise InputFileError(f"coffea failed processing {getattr(cause, 'filename', None) or _work_item_file(e)}: "
-                                         f"{type(cause).__name__}: {_one_line(cause)}") from e
+                    msg = (
+                        f"coffea failed processing {getattr(cause, 'filename', None) or _work_item_file(e)}: "
+                        f"{type(cause).__name__}: {_one_line(cause)}"
+                    )
+                    raise InputFileError(msg) from e
                 raise
     finally:
         for h in handles or ():

@@ -85,7 +85,7 @@ class _LinkMixin:
     """Adds ``FatJet_pfCandIdxG`` before coffea builds the collections."""
 
     def _build_collections(self, field_names, input_contents):
-        branch_forms = dict(zip(field_names, input_contents))
+        branch_forms = dict(zip(field_names, input_contents, strict=True))
         form = _link_form(branch_forms)
         if form is not None:
             branch_forms[f"FatJet_{LINK_FIELD}"] = form

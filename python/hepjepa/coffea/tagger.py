@@ -85,13 +85,17 @@ class ONNXJetTagger(JetTagger):
         """
         _refuse_dask(fatjets)
         if not isinstance(fatjets, ak.Array) or fatjets.ndim != 2:
-            raise UserInputError(f"expected a FatJet collection (events * var * FatJet), got "
-                                 f"{type(fatjets).__name__}{' of type ' + str(fatjets.type) if isinstance(fatjets, ak.Array) else ''}")
+            msg = (
+                f"expected a FatJet collection (events * var * FatJet), got "
+                f"{type(fatjets).__name__}{' of type ' + str(fatjets.type) if isinstance(fatjets, ak.Array) else ''}"
+            )
+            raise UserInputError(msg)
         events = _original_events(fatjets)
         layout = next((lay for lay in LAYOUTS if lay.pfcands in events.fields and lay.mapping in events.fields), None)
         where = str(getattr(events, "metadata", {}).get("filename") or "the events")
-        if _LINK_FIELD not in ak.fields(fatjets):
-            raise UserInputError(f"{where}: {_no_link_message(events, layout)}")
+        if _LINK_FIELD not in ak.fields(fatjets) or layout is None:
+            msg = f"{where}: {_no_link_message(events, layout)}"
+            raise UserInputError(msg)
         n_per_event = ak.to_numpy(ak.num(fatjets, axis=1))
         flat = ak.flatten(fatjets, axis=1)  # (n_fatjets,) ?FatJet
         present = ak.to_numpy(~ak.is_none(flat)) if _has_option(flat) else np.ones(len(flat), bool)
@@ -108,7 +112,8 @@ class ONNXJetTagger(JetTagger):
         try:
             result = self.tag_particles(particles, offsets, bad_association=bad)
         except UserInputError as e:
-            raise UserInputError(f"{where}: {layout.pfcands}: {e}") from e
+            msg = f"{where}: {layout.pfcands}: {e}"
+            raise UserInputError(msg) from e
         scores = result.to_awkward()
         if not present.all():  # put the masked-out FatJets back, as None
             slot = np.full(len(present), -1, np.int64)
@@ -119,8 +124,11 @@ class ONNXJetTagger(JetTagger):
 
 def _refuse_dask(x) -> None:
     if type(x).__module__.startswith("dask_awkward"):
-        raise UserInputError("dask-awkward arrays (NanoEventsFactory mode='dask') are not supported by ONNXJetTagger; "
-                             "read eager or virtual NanoEvents, and scale out with processor.Runner(executor=DaskExecutor(...))")
+        msg = (
+            "dask-awkward arrays (NanoEventsFactory mode='dask') are not supported by ONNXJetTagger; "
+            "read eager or virtual NanoEvents, and scale out with processor.Runner(executor=DaskExecutor(...))"
+        )
+        raise UserInputError(msg)
 
 
 def _has_option(a: ak.Array) -> bool:
@@ -132,9 +140,12 @@ def _original_events(fatjets: ak.Array) -> ak.Array:
     try:
         return fatjets._events()
     except (AttributeError, KeyError) as e:
-        raise UserInputError("the FatJets are not NanoEvents (no events factory behind them); read the file with "
-                             "NanoEventsFactory.from_root(..., schemaclass=hepjepa.coffea.NanoAODSchema) or under "
-                             "processor.Runner(schema=hepjepa.coffea.NanoAODSchema)") from e
+        msg = (
+            "the FatJets are not NanoEvents (no events factory behind them); read the file with "
+            "NanoEventsFactory.from_root(..., schemaclass=hepjepa.coffea.NanoAODSchema) or under "
+            "processor.Runner(schema=hepjepa.coffea.NanoAODSchema)"
+        )
+        raise UserInputError(msg) from e
 
 
 def _no_link_message(events: ak.Array, layout) -> str:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-from hepjepa.contract import FLAG_FIELDS as FLAGS
-
 from ._errors import FormatError
 
 
@@ -44,4 +42,5 @@ def open_root(path: str, fmt: str):
     try:
         return uproot.open(path)
     except (ValueError, OSError) as e:
-        raise FormatError(f"{path}: not a ROOT file, expected {fmt} ({e})") from e
+        msg = f"{path}: not a ROOT file, expected {fmt} ({e})"
+        raise FormatError(msg) from e

@@ -26,14 +26,17 @@ def expand_paths(paths) -> list[str]:
         if glob.has_magic(p):
             hits = sorted(glob.glob(p))
             if not hits:
-                raise FileNotFoundError(f"no file matches the pattern {p!r}")
+                msg = f"no file matches the pattern {p!r}"
+                raise FileNotFoundError(msg)
             out.extend(hits)
         elif os.path.isfile(p):
             out.append(p)
         else:
-            raise FileNotFoundError(f"no such file: {p!r}")
+            msg = f"no such file: {p!r}"
+            raise FileNotFoundError(msg)
     if not out:
-        raise FileNotFoundError("no input paths given")
+        msg = "no input paths given"
+        raise FileNotFoundError(msg)
     return out
 
 
@@ -45,7 +48,8 @@ def check_format(fmt: str) -> str:
 
         close = difflib.get_close_matches(key, FORMATS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise UnknownFormatError(f"unknown format {fmt!r}: expected one of {list(FORMATS)}{hint}")
+        msg = f"unknown format {fmt!r}: expected one of {list(FORMATS)}{hint}"
+        raise UnknownFormatError(msg)
     return key
 
 
@@ -66,18 +70,21 @@ def guess_format(path: str) -> str:
             with uproot.open(path) as f:
                 keys = {k.split(";")[0] for k in f.keys()}
         except Exception as e:  # uproot raises several types for non-ROOT bytes
-            raise FormatError(f"{path}: not a readable ROOT file: {e}") from e
+            msg = f"{path}: not a readable ROOT file: {e}"
+            raise FormatError(msg) from e
         if "tree" in keys:
             return "jetclass"
         if "Events" in keys:
             return "nanoaod"
-        raise UnknownFormatError(f"{path}: ROOT file with neither TTree 'tree' (JetClass) nor 'Events' (NanoAOD); keys: {sorted(keys)[:10]}")
+        msg = f"{path}: ROOT file with neither TTree 'tree' (JetClass) nor 'Events' (NanoAOD); keys: {sorted(keys)[:10]}"
+        raise UnknownFormatError(msg)
     if ext in (".h5", ".hdf5", ".hdf"):
         return "toptagging"
     if ext == ".npz":
         return "quarkgluon"
     if ext in (".parquet", ".pq"):
         return "e2e"
+    msg = f"{path}: cannot guess the format from extension {ext!r}: expected .root, .h5/.hdf5, .npz or .parquet, or pass format= one of {list(FORMATS)}"
     raise UnknownFormatError(
-        f"{path}: cannot guess the format from extension {ext!r}: expected .root, .h5/.hdf5, .npz or .parquet, or pass format= one of {list(FORMATS)}"
+        msg
     )

@@ -28,8 +28,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hepjepa.contract import FLAG_FIELDS as FLAGS
+
 from ..labels import label_index
-from ._common import FLAGS, jagged_record
+from ._common import jagged_record
 from ._errors import FormatError, check_fields
 
 #: eta pitch of a pixel: the mean ECAL barrel crystal pitch, 1.479 / 85 (see module docstring).
@@ -56,7 +58,8 @@ def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Ar
     try:
         pf = pq.ParquetFile(path, page_checksum_verification=True)  # CRC of each page, when the writer stored one
     except (pa.ArrowInvalid, OSError) as e:
-        raise FormatError(f"{path}: not a parquet file: {e}") from e
+        msg = f"{path}: not a parquet file: {e}"
+        raise FormatError(msg) from e
     check_fields(path, "E2E jet-image", COLUMNS, pf.schema_arrow.names)
     seen = 0
     for batch in pf.iter_batches(batch_size=step_size, columns=list(COLUMNS)):
@@ -74,14 +77,16 @@ def _images(path: str, col: pa.Array) -> np.ndarray:
     vals = col
     for _ in range(3):
         if not pa.types.is_list(vals.type) and not pa.types.is_large_list(vals.type) and not pa.types.is_fixed_size_list(vals.type):
-            raise FormatError(f"{path}: X_jets has type {col.type}, expected nested lists (channel, eta, phi)")
+            msg = f"{path}: X_jets has type {col.type}, expected nested lists (channel, eta, phi)"
+            raise FormatError(msg)
         vals = vals.flatten()
     flat = vals.to_numpy(zero_copy_only=False).astype(np.float32)
     if n == 0:
         return flat.reshape(0, 3, 1, 1)
     side = int(round(np.sqrt(flat.size / (3 * n))))
     if 3 * n * side * side != flat.size:
-        raise FormatError(f"{path}: X_jets holds {flat.size} values for {n} jets, expected 3 x H x H each (e.g. 3 x 125 x 125)")
+        msg = f"{path}: X_jets holds {flat.size} values for {n} jets, expected 3 x H x H each (e.g. 3 x 125 x 125)"
+        raise FormatError(msg)
     return flat.reshape(n, 3, side, side)
 
 

@@ -36,7 +36,8 @@ def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Ar
     # (uproot 5.7 swallows unknown options) and would always read from entry 0
     with open_root(path, "JetClass ROOT") as f:
         if TREE not in f:
-            raise FormatError(f"{path}: not a JetClass file, no TTree {TREE!r} (keys: {list(f.keys())[:10]})")
+            msg = f"{path}: not a JetClass file, no TTree {TREE!r} (keys: {list(f.keys())[:10]})"
+            raise FormatError(msg)
         tree = f[TREE]
         names = set(tree.keys())
         check_fields(path, "JetClass", PART, names)

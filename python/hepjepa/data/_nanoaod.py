@@ -44,7 +44,8 @@ def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Ar
     """
     with open_root(path, "NanoAOD ROOT") as f:
         if TREE not in f:
-            raise FormatError(f"{path}: not a NanoAOD file, no TTree {TREE!r} (keys: {list(f.keys())[:10]})")
+            msg = f"{path}: not a NanoAOD file, no TTree {TREE!r} (keys: {list(f.keys())[:10]})"
+            raise FormatError(msg)
         tree = f[TREE]
         names = set(tree.keys())
         try:

@@ -47,7 +47,8 @@ def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Ar
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as e:
-        raise FormatError(f"{path}: not an .npz (zip) file: {e}") from e
+        msg = f"{path}: not an .npz (zip) file: {e}"
+        raise FormatError(msg) from e
     with zf:
         names = [n.removesuffix(".npy") for n in zf.namelist()]
         missing = [k for k in ("X", "y") if k not in names]
@@ -57,9 +58,11 @@ def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Ar
         y = y.read_all() if isinstance(y, _NpyStream) else np.asarray(y)
         X = _member(path, zf, "X.npy")
         if len(X.shape) != 3 or X.shape[2] != 4:
-            raise FormatError(f"{path}: X has shape {X.shape}, expected (n_jets, max_particles, 4) = (pt, y, phi, pdgid)")
+            msg = f"{path}: X has shape {X.shape}, expected (n_jets, max_particles, 4) = (pt, y, phi, pdgid)"
+            raise FormatError(msg)
         if y.shape[0] != X.shape[0]:
-            raise FormatError(f"{path}: y has {y.shape[0]} entries but X has {X.shape[0]} jets")
+            msg = f"{path}: y has {y.shape[0]} entries but X has {X.shape[0]} jets"
+            raise FormatError(msg)
         if isinstance(X, _NpyStream):
             try:
                 for start, chunk in X.chunks(entry_start, step_size):
@@ -109,14 +112,17 @@ class _NpyStream:
 
     def _read(self, pos: int, k: int) -> np.ndarray:
         out = np.empty((k, *self.shape[1:]), dtype=self.dtype)
-        view = memoryview(out.reshape(-1).view(np.uint8))
+        view = out.reshape(-1).view(np.uint8).data  # a writable memoryview of out's bytes
         got = 0
         while got < len(view):
             # small pieces: the decompressor's temporary bytes stay ~1 MiB, not a chunk's size
             n = self.fh.readinto(view[got:got + (1 << 20)])
             if not n:
-                raise FormatError(f"{self.path}: X.npy ends after row {pos + got // max(self.row_bytes, 1)}, "
-                                  f"expected {self.shape[0]} rows of shape {self.shape[1:]}")
+                msg = (
+                    f"{self.path}: X.npy ends after row {pos + got // max(self.row_bytes, 1)}, "
+                    f"expected {self.shape[0]} rows of shape {self.shape[1:]}"
+                )
+                raise FormatError(msg)
             got += n
         return out
 
@@ -126,7 +132,8 @@ def _read_header(path: str, fh, name: str) -> tuple[tuple[int, ...], bool, np.dt
     read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
     shape, fortran, dtype = read_header(fh)
     if dtype.hasobject:
-        raise FormatError(f"{path}: member {name} holds Python objects, expected a numeric array")
+        msg = f"{path}: member {name} holds Python objects, expected a numeric array"
+        raise FormatError(msg)
     return shape, fortran, dtype
 
 
@@ -168,12 +175,16 @@ def _check_crc(path: str, fh, name: str, start: int, info: zipfile.ZipInfo) -> N
     while left:
         buf = fh.read(min(left, 1 << 24))
         if not buf:
-            raise FormatError(f"{path}: member {name} ends {left} bytes early: the file is truncated")
+            msg = f"{path}: member {name} ends {left} bytes early: the file is truncated"
+            raise FormatError(msg)
         crc = zlib.crc32(buf, crc)
         left -= len(buf)
     if crc != info.CRC:
-        raise FormatError(f"{path}: member {name} fails its CRC-32 check (recorded {info.CRC:08x}, read {crc:08x}): "
-                          "the file is damaged")
+        msg = (
+            f"{path}: member {name} fails its CRC-32 check (recorded {info.CRC:08x}, read {crc:08x}): "
+            "the file is damaged"
+        )
+        raise FormatError(msg)
 
 
 def _convert(path: str, X: np.ndarray, y: np.ndarray) -> ak.Array:
@@ -186,7 +197,8 @@ def _convert(path: str, X: np.ndarray, y: np.ndarray) -> ak.Array:
     known = np.array(sorted(PDG_MASS))
     bad = ~np.isin(aid, known)
     if bad.any():
-        raise FormatError(f"{path}: unknown PDG id {int(pid[bad][0])}, expected one of ±{list(known)}")
+        msg = f"{path}: unknown PDG id {int(pid[bad][0])}, expected one of ±{list(known)}"
+        raise FormatError(msg)
     lut = np.searchsorted(known, aid)
     mass = np.array([PDG_MASS[k] for k in known])[lut]
     charge = np.array([PDG_CHARGE[k] for k in known])[lut] * np.sign(pid)

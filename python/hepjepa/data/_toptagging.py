@@ -36,10 +36,12 @@ def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Ar
     try:
         store = pd.HDFStore(path, mode="r")
     except Exception as e:  # tables raises HDF5ExtError, pandas OSError/ValueError for non-HDF5 bytes
-        raise FormatError(f"{path}: not an HDF5 file, expected the Top Tagging pandas HDF5 ({type(e).__name__}: {e})") from e
+        msg = f"{path}: not an HDF5 file, expected the Top Tagging pandas HDF5 ({type(e).__name__}: {e})"
+        raise FormatError(msg) from e
     with store:
         if "/" + KEY not in store.keys():
-            raise FormatError(f"{path}: not a Top Tagging file, no pandas key {KEY!r} (keys: {store.keys()})")
+            msg = f"{path}: not a Top Tagging file, no pandas key {KEY!r} (keys: {store.keys()})"
+            raise FormatError(msg)
         storer = store.get_storer(KEY)
         # fixed format (the real files) has no nrows; its shape is (rows, columns)
         nrows = storer.nrows if storer.nrows is not None else int(storer.shape[0])
@@ -86,7 +88,8 @@ def _probe(path: str) -> None:
         return
     r = subprocess.run([sys.executable, "-c", _PROBE, str(path)], capture_output=True, text=True, timeout=600)
     if r.returncode < 0:
-        raise FormatError(f"{path}: the HDF5 library crashed reading this file (signal {-r.returncode}): it is damaged")
+        msg = f"{path}: the HDF5 library crashed reading this file (signal {-r.returncode}): it is damaged"
+        raise FormatError(msg)
     _PROBED[key] = True  # a Python-level error is raised (typed, named) by the in-process read below
 
 

@@ -160,12 +160,16 @@ def link(n_jets, jet_idx, n_rows, cand_idx, n_cands, *, strict: bool = False, wh
     for name, c in (("FatJet", n_jets), ("mapping-row", n_rows), ("candidate", n_cands)):
         if c.size and c.min() < 0:  # a damaged counter branch
             e = int(np.flatnonzero(c < 0)[0])
-            raise FormatError(f"{where}: event {first_event + e} has {int(c[e])} {name}s: a count cannot be negative (damaged file?)")
+            msg = f"{where}: event {first_event + e} has {int(c[e])} {name}s: a count cannot be negative (damaged file?)"
+            raise FormatError(msg)
     j_local = np.asarray(jet_idx).astype(np.int64, copy=False)
     c_local = np.asarray(cand_idx).astype(np.int64, copy=False)
     if not (len(n_jets) == len(n_rows) == len(n_cands)) or n_rows.sum() != len(j_local) or len(j_local) != len(c_local):
-        raise FormatError(f"{where}: mapping of {len(j_local)}/{len(c_local)} rows does not match its counts "
-                          f"({int(n_rows.sum())} rows in {len(n_rows)} events)")
+        msg = (
+            f"{where}: mapping of {len(j_local)}/{len(c_local)} rows does not match its counts "
+            f"({int(n_rows.sum())} rows in {len(n_rows)} events)"
+        )
+        raise FormatError(msg)
     ev = np.repeat(np.arange(len(n_jets)), n_rows)  # (M,) event of each row
     bad_j = (j_local < 0) | (j_local >= n_jets[ev])
     bad_c = (c_local < 0) | (c_local >= n_cands[ev])
@@ -173,10 +177,16 @@ def link(n_jets, jet_idx, n_rows, cand_idx, n_cands, *, strict: bool = False, wh
         m = int(np.flatnonzero(bad_j | bad_c)[0])
         e = int(ev[m])
         if bad_j[m]:
-            raise FormatError(f"{where}: event {first_event + e} maps a candidate to FatJet {int(j_local[m])}, "
-                              f"but it has {int(n_jets[e])} FatJets")
-        raise FormatError(f"{where}: event {first_event + e} points to candidate {int(c_local[m])}, "
-                          f"past the {int(n_cands[e])} candidates")
+            msg = (
+                f"{where}: event {first_event + e} maps a candidate to FatJet {int(j_local[m])}, "
+                f"but it has {int(n_jets[e])} FatJets"
+            )
+            raise FormatError(msg)
+        msg = (
+            f"{where}: event {first_event + e} points to candidate {int(c_local[m])}, "
+            f"past the {int(n_cands[e])} candidates"
+        )
+        raise FormatError(msg)
     jet_off = np.concatenate([[0], np.cumsum(n_jets)])
     cand_off = np.concatenate([[0], np.cumsum(n_cands)])
     ok = ~bad_j
@@ -219,6 +229,7 @@ def pf_particles(pt, eta, phi, mass, pdgId=None, charge=None) -> dict[str, np.nd
     if q is not None:
         out["charge"] = q.astype(np.float32)
     if pid is not None:
+        assert q is not None  # with a PDG id, q is the given charge or charge_from_pdgid(pid)
         out["pdgId"] = pid
         out.update(flags_from_pdgid(pid, q))
     return out

@@ -46,7 +46,8 @@ def labels(jets: ak.Array, names: bool = False) -> np.ndarray:
         MissingFieldsError: when ``jets`` has no ``label`` field.
     """
     if "label" not in ak.fields(jets):
-        raise MissingFieldsError("<ak.Array>", "jet records", ["label"], ak.fields(jets))
+        msg = "<ak.Array>"
+        raise MissingFieldsError(msg, "jet records", ["label"], ak.fields(jets))
     idx = ak.to_numpy(jets["label"]).astype(np.int64)
     if not names:
         return idx

@@ -65,11 +65,14 @@ def iter_jets(paths, format: str | None = None, step_size: int = 10_000, max_jet
         again = next(iter_jets("train.root", step_size=1000, entry_start=1000))  # 1000..1999
     """
     if not isinstance(step_size, (int, np.integer)) or step_size < 1:
-        raise UserInputError(f"step_size must be a positive int, got {step_size!r}")
+        msg = f"step_size must be a positive int, got {step_size!r}"
+        raise UserInputError(msg)
     if max_jets is not None and max_jets < 0:
-        raise UserInputError(f"max_jets must be >= 0 or None, got {max_jets!r}")
+        msg = f"max_jets must be >= 0 or None, got {max_jets!r}"
+        raise UserInputError(msg)
     if not isinstance(entry_start, (int, np.integer)) or entry_start < 0:
-        raise UserInputError(f"entry_start must be an int >= 0, got {entry_start!r}")
+        msg = f"entry_start must be an int >= 0, got {entry_start!r}"
+        raise UserInputError(msg)
     files = expand_paths(paths)
     fmt = check_format(format) if format is not None else None
     done = 0
@@ -103,11 +106,15 @@ def _named_errors(source: Iterator[ak.Array], path: str, fmt: str) -> Iterator[a
         except UserInputError as e:
             if str(path) in str(e):
                 raise
-            raise FormatError(f"{path}: {e}") from e
+            msg = f"{path}: {e}"
+            raise FormatError(msg) from e
         except Exception as e:  # noqa: BLE001 - every library failure on a damaged file is re-raised, typed and named
             detail = " ".join(str(e).split())[:300]
-            raise FormatError(f"{path}: cannot read this {fmt} file, it is damaged or truncated "
-                              f"({type(e).__name__}: {detail})") from e
+            msg = (
+                f"{path}: cannot read this {fmt} file, it is damaged or truncated "
+                f"({type(e).__name__}: {detail})"
+            )
+            raise FormatError(msg) from e
         yield chunk
 
 
@@ -130,7 +137,8 @@ class ShuffleBuffer:
 
     def __init__(self, buffer_size: int, seed: int):
         if not isinstance(buffer_size, (int, np.integer)) or buffer_size < 1:
-            raise UserInputError(f"buffer_size must be a positive int, got {buffer_size!r}")
+            msg = f"buffer_size must be a positive int, got {buffer_size!r}"
+            raise UserInputError(msg)
         self.buffer_size = int(buffer_size)
         self.seed = int(seed)
         self._rng = np.random.Generator(np.random.PCG64(self.seed))
@@ -144,7 +152,8 @@ class ShuffleBuffer:
     def load_state_dict(self, state: dict) -> None:
         """Resume from :meth:`state_dict`; the next :meth:`__call__` must get the same source from the start."""
         if state.get("seed") != self.seed or state.get("buffer_size") != self.buffer_size:
-            raise UserInputError(f"state {state!r} was saved with a different seed/buffer_size than ({self.seed}, {self.buffer_size})")
+            msg = f"state {state!r} was saved with a different seed/buffer_size than ({self.seed}, {self.buffer_size})"
+            raise UserInputError(msg)
         self._skip = int(state["emitted"])
 
     def __call__(self, chunks: Iterable[ak.Array]) -> Iterator[ak.Array]:
@@ -188,10 +197,11 @@ def _gather(refs: list) -> ak.Array:
         g = groups.setdefault(id(chunk), (chunk, [], []))
         g[1].append(i)
         g[2].append(pos)
-    parts, positions = [], []
-    for chunk, idx, pos in groups.values():
+    parts: list[ak.Array] = []
+    positions: list[int] = []
+    for chunk, idx, where in groups.values():
         parts.append(chunk[np.asarray(idx)])
-        positions.extend(pos)
+        positions.extend(where)
     cat = ak.concatenate(parts) if len(parts) > 1 else parts[0]
     return cat[np.argsort(np.asarray(positions), kind="stable")]
 

@@ -118,7 +118,8 @@ def class_labels(flav_names: Sequence[str]) -> list[str]:
 
     bad = [f for f in flav_names if not f.startswith("prob")]
     if bad:
-        raise KeyError(f"flav_names {bad} do not start with 'prob'; expected 'prob' + a JetClass label such as 'probTbqq'")
+        msg = f"flav_names {bad} do not start with 'prob'; expected 'prob' + a JetClass label such as 'probTbqq'"
+        raise KeyError(msg)
     return [JETCLASS_LABELS[label_index(f)] for f in flav_names]
 
 
@@ -129,10 +130,14 @@ def _check_tokenizer(tokenizer_config: Mapping, group_size: int, n_features: int
     try:
         tok = TokenizerConfig.from_dict(dict(tokenizer_config))
     except (KeyError, TypeError, ValueError) as e:
-        raise UserInputError(f"tokenizer_config is not a valid TokenizerConfig ({e}); pass TokenizerConfig.to_dict()") from None
+        msg = f"tokenizer_config is not a valid TokenizerConfig ({e}); pass TokenizerConfig.to_dict()"
+        raise UserInputError(msg) from None
     if tok.group_size != group_size or len(tok.features) != n_features:
-        raise UserInputError(f"tokenizer_config makes groups of {tok.group_size} particles with {len(tok.features)} features, "
-                         f"but the model is exported for group_size={group_size}, n_features={n_features}")
+        msg = (
+            f"tokenizer_config makes groups of {tok.group_size} particles with {len(tok.features)} features, "
+            f"but the model is exported for group_size={group_size}, n_features={n_features}"
+        )
+        raise UserInputError(msg)
 
 
 def particle_fields_record(tokenizer_config: Mapping, zero_filled_fields: Sequence[str] = ()) -> dict[str, list[str]]:
@@ -153,7 +158,8 @@ def particle_fields_record(tokenizer_config: Mapping, zero_filled_fields: Sequen
     need = TokenizerConfig.from_dict(dict(tokenizer_config)).particle_fields
     stray = [f for f in zero_filled_fields if f not in need]
     if stray:
-        raise UserInputError(f"zero_filled_fields {stray} are not read by the tokeniser's features (it reads {list(need)})")
+        msg = f"zero_filled_fields {stray} are not read by the tokeniser's features (it reads {list(need)})"
+        raise UserInputError(msg)
     return {"required": [f for f in need if f not in zero_filled_fields], "zero_filled": [f for f in need if f in zero_filled_fields]}
 
 
@@ -208,7 +214,8 @@ def export_onnx(
     with torch.no_grad():
         out = model(*args)  # (B, n_classes)
     if out.ndim != 2 or out.shape[1] != len(flav_names):
-        raise UserInputError(f"model output shape {tuple(out.shape)} does not match {len(flav_names)} flav_names {list(flav_names)}")
+        msg = f"model output shape {tuple(out.shape)} does not match {len(flav_names)} flav_names {list(flav_names)}"
+        raise UserInputError(msg)
     labels = class_labels(flav_names)
     _check_tokenizer(tokenizer_config, group_size, n_features)
     particle_fields = particle_fields_record(tokenizer_config, zero_filled_fields)
@@ -224,7 +231,8 @@ def export_onnx(
         onnx.checker.check_model(graph_model, full_check=True)
         got = [i.name for i in graph_model.graph.input]
         if got != list(INPUT_NAMES):  # the wrapper guarantees this; a failure here is an exporter change
-            raise RuntimeError(f"exported graph inputs {got} differ from the contract's {list(INPUT_NAMES)}")
+            msg = f"exported graph inputs {got} differ from the contract's {list(INPUT_NAMES)}"
+            raise RuntimeError(msg)
         shapes = {
             "features": [-1, -1, group_size, n_features],
             "particle_mask": [-1, -1, group_size],

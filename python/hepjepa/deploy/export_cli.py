@@ -23,13 +23,14 @@ def run(args: argparse.Namespace) -> int:
 
     loader = getattr(tagger_mod, "load_tagger", None) or getattr(tagger_mod.Tagger, "from_checkpoint", None)
     if loader is None:
-        raise RuntimeError("hepjepa.downstream.tagger offers neither load_tagger() nor Tagger.from_checkpoint()")
+        msg = "hepjepa.downstream.tagger offers neither load_tagger() nor Tagger.from_checkpoint()"
+        raise RuntimeError(msg)
     model = loader(args.checkpoint)
     from hepjepa.labels import flav_name
 
     tok = model.tokenizer_config
     tok_dict = tok.to_dict() if hasattr(tok, "to_dict") else dict(tok)
-    classes = getattr(model, "classes", None) or getattr(model, "class_names")
+    classes = getattr(model, "classes", None) or model.class_names
     pre = export_onnx(
         model, args.output, tokenizer_config=tok_dict, flav_names=[flav_name(c) for c in classes],
         group_size=tok_dict["group_size"], n_features=model.n_features, n_groups=args.trace_groups,

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -98,8 +99,11 @@ def resolve_model(model=None, preprocess_json=None) -> tuple[Path, Path]:
         model = shipped_model_dir()
     p = Path(model)
     if not p.exists():
-        raise ModelNotFoundError(f"model directory {str(p)!r} does not exist (expected a directory from "
-                                 "`hepjepa export CHECKPOINT -o DIR` holding model.onnx and preprocess.json)")
+        msg = (
+            f"model directory {str(p)!r} does not exist (expected a directory from "
+            "`hepjepa export CHECKPOINT -o DIR` holding model.onnx and preprocess.json)"
+        )
+        raise ModelNotFoundError(msg)
     if p.is_dir():
         onnx_path = p / "model.onnx"
     elif p.name == "preprocess.json":
@@ -109,8 +113,11 @@ def resolve_model(model=None, preprocess_json=None) -> tuple[Path, Path]:
     pre = Path(preprocess_json) if preprocess_json is not None else onnx_path.with_name("preprocess.json")
     missing = [str(f) for f in (onnx_path, pre) if not f.is_file()]
     if missing:
-        raise ModelNotFoundError(f"model {str(p)!r}: {', '.join(missing)} not found; an exported model directory holds "
-                                 "model.onnx and preprocess.json (`hepjepa export CHECKPOINT -o DIR`)")
+        msg = (
+            f"model {str(p)!r}: {', '.join(missing)} not found; an exported model directory holds "
+            "model.onnx and preprocess.json (`hepjepa export CHECKPOINT -o DIR`)"
+        )
+        raise ModelNotFoundError(msg)
     return onnx_path, pre
 
 
@@ -141,10 +148,12 @@ class JetTagger:
         from hepjepa.features import TokenizerConfig
 
         if backend not in BACKENDS:
-            raise UserInputError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+            msg = f"unknown backend {backend!r}; expected one of {BACKENDS}"
+            raise UserInputError(msg)
         for name, v in (("intra_op_threads", intra_op_threads), ("batch_size", batch_size)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not 1 <= v <= 2**31 - 1:
-                raise UserInputError(f"{name}={v!r}; expected an integer in 1 .. 2**31-1")
+                msg = f"{name}={v!r}; expected an integer in 1 .. 2**31-1"
+                raise UserInputError(msg)
         onnx_path, pre_path = resolve_model(model, preprocess_json)
         self.model_path, self.preprocess_json = str(onnx_path.resolve()), str(pre_path.resolve())
         self.model_dir = str(onnx_path.resolve().parent)
@@ -196,7 +205,8 @@ class JetTagger:
         self._check_fields(fields)
         for f in self.required_fields:
             if jets[f].ndim != 2:
-                raise UserInputError(f"jets field {f!r} has type {jets[f].type}; expected a jagged list of numbers per jet")
+                msg = f"jets field {f!r} has type {jets[f].type}; expected a jagged list of numbers per jet"
+                raise UserInputError(msg)
         offsets = np.zeros(len(jets) + 1, np.int64)
         np.cumsum(ak.to_numpy(ak.num(jets["px"], axis=1)), out=offsets[1:])
         particles = {f: ak.to_numpy(ak.flatten(jets[f], axis=1)) for f in self.required_fields}
@@ -234,7 +244,8 @@ class JetTagger:
         if bad_association is not None:
             bad = np.asarray(bad_association, dtype=bool)
             if bad.shape != (n,):
-                raise UserInputError(f"bad_association has shape {bad.shape}; expected ({n},), one flag per jet")
+                msg = f"bad_association has shape {bad.shape}; expected ({n},), one flag per jet"
+                raise UserInputError(msg)
             status[(status == 0) & bad] = _STATUS["bad_association"]
         bad = np.zeros(int(offsets[-1]), bool)
         for a in arrays.values():
@@ -250,9 +261,9 @@ class JetTagger:
             # every jet kept (the common case): the arrays as they are, no gather
             sel, sub_offsets = (slice(None), offsets) if len(keep) == n else _select(offsets, keep)
             try:
-                tokens = tokenize_flat(*(arrays[f][sel] for f in ("px", "py", "pz", "energy")), sub_offsets, self.tokenizer,
-                                       zero_fill=self.zero_filled_fields,
-                                       **{f: arrays[f][sel] for f in self.required_fields if f not in ("px", "py", "pz", "energy")})
+                px, py, pz, energy = (arrays[f][sel] for f in ("px", "py", "pz", "energy"))
+                extra: dict[str, Any] = {f: arrays[f][sel] for f in self.required_fields if f not in ("px", "py", "pz", "energy")}
+                tokens = tokenize_flat(px, py, pz, energy, sub_offsets, self.tokenizer, zero_fill=self.zero_filled_fields, **extra)
             except NonFiniteFeaturesError as e:  # finite inputs whose features overflow: skip those jets, tag the rest
                 status[keep[e.jets]] = _STATUS["nonfinite_input"]
                 keep = np.delete(keep, e.jets)
@@ -295,9 +306,12 @@ class JetTagger:
     def _check_fields(self, fields) -> None:
         missing = [f for f in self.required_fields if f not in fields]
         if missing:
-            raise MissingParticleFieldsError(
+            msg = (
                 f"jets lack particle fields {missing} that the model needs (it was trained with them; "
-                f"{self.preprocess_json} 'particle_fields'); fields given: {sorted(fields)}", missing)
+                f"{self.preprocess_json} 'particle_fields'); fields given: {sorted(fields)}"
+            )
+            raise MissingParticleFieldsError(
+                msg, missing)
 
     def _get_session(self):
         if self._session is None:
@@ -322,9 +336,11 @@ class JetTagger:
 def _field(name: str, value, n_particles: int) -> np.ndarray:
     a = np.asarray(value)
     if a.dtype.kind not in "fiub":
-        raise UserInputError(f"particle field {name!r} has dtype {a.dtype}; expected real numbers (float or int)")
+        msg = f"particle field {name!r} has dtype {a.dtype}; expected real numbers (float or int)"
+        raise UserInputError(msg)
     if a.shape != (n_particles,):
-        raise UserInputError(f"particle field {name!r} has shape {a.shape}; expected ({n_particles},) from offsets[-1]")
+        msg = f"particle field {name!r} has shape {a.shape}; expected ({n_particles},) from offsets[-1]"
+        raise UserInputError(msg)
     return a
 
 

@@ -36,17 +36,21 @@ def load_preprocess(path: str | Path) -> dict:
     if p.is_dir():
         p = p / "preprocess.json"
     if not p.is_file():
-        raise FileNotFoundError(f"preprocess.json not found: {p}")
+        msg = f"preprocess.json not found: {p}"
+        raise FileNotFoundError(msg)
     try:
         pre = json.loads(p.read_text())
     except (ValueError, RecursionError) as e:  # JSONDecodeError / bad UTF-8, or nesting past Python's recursion limit
         what = "is nested too deeply" if isinstance(e, RecursionError) else f"is not valid JSON ({e})"
-        raise PreprocessMismatchError(f"{p} {what}; expected the object `hepjepa export` writes") from None
+        msg = f"{p} {what}; expected the object `hepjepa export` writes"
+        raise PreprocessMismatchError(msg) from None
     if not isinstance(pre, dict):
-        raise PreprocessMismatchError(f"{p} holds a JSON {type(pre).__name__}; expected the object `hepjepa export` writes")
+        msg = f"{p} holds a JSON {type(pre).__name__}; expected the object `hepjepa export` writes"
+        raise PreprocessMismatchError(msg)
     missing = [k for k in _REQUIRED if k not in pre]
     if missing:
-        raise PreprocessMismatchError(f"{p} lacks keys {missing}; expected all of {list(_REQUIRED)}")
+        msg = f"{p} lacks keys {missing}; expected all of {list(_REQUIRED)}"
+        raise PreprocessMismatchError(msg)
     return pre
 
 
@@ -61,12 +65,16 @@ def input_shapes(pre: dict) -> dict[str, list[int]]:
     s, names = pre["input_shapes"], pre["input_names"]
     ok = isinstance(s, list) and all(isinstance(x, list) and all(isinstance(d, int) and not isinstance(d, bool) for d in x) for x in s)
     if not ok:
-        raise PreprocessMismatchError(
+        msg = (
             f"preprocess.json key 'input_shapes' must be a list of integer lists in input_names order {list(names)}, "
-            f"got {type(s).__name__}: {str(s)[:120]}")
+            f"got {type(s).__name__}: {str(s)[:120]}"
+        )
+        raise PreprocessMismatchError(
+            msg)
     if len(s) != len(names):
-        raise PreprocessMismatchError(f"preprocess.json key 'input_shapes' has {len(s)} shapes for {len(names)} input_names {list(names)}")
-    return dict(zip(names, s))
+        msg = f"preprocess.json key 'input_shapes' has {len(s)} shapes for {len(names)} input_names {list(names)}"
+        raise PreprocessMismatchError(msg)
+    return dict(zip(names, s, strict=True))
 
 
 def particle_fields(pre: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -86,19 +94,26 @@ def particle_fields(pre: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
     try:
         need = TokenizerConfig.from_dict(pre["tokenizer"]).particle_fields
     except (KeyError, TypeError, ValueError) as e:
-        raise PreprocessMismatchError(f"preprocess.json key 'tokenizer' is not a valid TokenizerConfig: {e}") from None
+        msg = f"preprocess.json key 'tokenizer' is not a valid TokenizerConfig: {e}"
+        raise PreprocessMismatchError(msg) from None
     rec = pre.get("particle_fields")
     if rec is None:
         return need, ()
     ok = (isinstance(rec, dict) and set(rec) == {"required", "zero_filled"}
           and all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in rec.values()))
     if not ok:
-        raise PreprocessMismatchError(f"preprocess.json key 'particle_fields' must be {{'required': [names], 'zero_filled': [names]}}, "
-                                      f"got {str(rec)[:120]}")
+        msg = (
+            f"preprocess.json key 'particle_fields' must be {{'required': [names], 'zero_filled': [names]}}, "
+            f"got {str(rec)[:120]}"
+        )
+        raise PreprocessMismatchError(msg)
     req, zero = tuple(rec["required"]), tuple(rec["zero_filled"])
     if sorted(req + zero) != sorted(need) or set(req) & set(zero):
-        raise PreprocessMismatchError(f"preprocess.json 'particle_fields' (required {list(req)}, zero_filled {list(zero)}) do not "
-                                      f"split the fields its tokeniser reads, {list(need)}")
+        msg = (
+            f"preprocess.json 'particle_fields' (required {list(req)}, zero_filled {list(zero)}) do not "
+            f"split the fields its tokeniser reads, {list(need)}"
+        )
+        raise PreprocessMismatchError(msg)
     return req, zero
 
 
@@ -116,16 +131,21 @@ def declared_outputs(pre: dict) -> list[dict]:
         return [{"name": pre["output_names"][0], "shape": [-1, len(pre["flav_names"])], "dtype": "float32", "kind": "scores",
                  "columns": list(pre["flav_names"])}]
     if not isinstance(outs, list) or not outs:
-        raise PreprocessMismatchError(f"preprocess.json key 'outputs' must be a non-empty list, got {str(outs)[:120]}")
+        msg = f"preprocess.json key 'outputs' must be a non-empty list, got {str(outs)[:120]}"
+        raise PreprocessMismatchError(msg)
     for i, o in enumerate(outs):
         ok = (isinstance(o, dict) and isinstance(o.get("name"), str) and o.get("kind") in OUTPUT_KINDS
               and isinstance(o.get("shape"), list) and all(isinstance(d, int) for d in o["shape"]))
         if not ok:
-            raise PreprocessMismatchError(f"preprocess.json 'outputs'[{i}] must be {{name, shape, dtype, kind in {OUTPUT_KINDS}, "
-                                          f"columns?}}, got {str(o)[:120]}")
+            msg = (
+                f"preprocess.json 'outputs'[{i}] must be {{name, shape, dtype, kind in {OUTPUT_KINDS}, "
+                f"columns?}}, got {str(o)[:120]}"
+            )
+            raise PreprocessMismatchError(msg)
         cols = o.get("columns")
         if o["kind"] != "embedding" and (not isinstance(cols, list) or (o["shape"][-1] >= 0 and len(cols) != o["shape"][-1])):
-            raise PreprocessMismatchError(f"preprocess.json 'outputs'[{i}] ({o['name']}): 'columns' must name its {o['shape'][-1]} columns")
+            msg = f"preprocess.json 'outputs'[{i}] ({o['name']}): 'columns' must name its {o['shape'][-1]} columns"
+            raise PreprocessMismatchError(msg)
     return outs
 
 
@@ -170,14 +190,14 @@ def validate_preprocess(model_path: str | Path, preprocess: dict | str | Path, v
         if len(dims) != len(want):
             diffs.append(f"input {i.name!r}: model rank {len(dims)} {dims}, preprocess.json rank {len(want)} {want}")
             continue
-        for ax, (a, b) in enumerate(zip(dims, want)):
+        for ax, (a, b) in enumerate(zip(dims, want, strict=True)):
             if a != b:
                 diffs.append(f"input {i.name!r} axis {ax}: model {a}, preprocess.json {b} (-1 = dynamic)")
     if isinstance(pre.get("inputs"), list):
         got = [(d.get("name"), d.get("shape")) for d in pre["inputs"] if isinstance(d, dict)]
-        want = list(zip(pre["input_names"], [shapes.get(n) for n in pre["input_names"]]))
-        if got != want:
-            diffs.append(f"'inputs' {got} disagree with input_names/input_shapes {want}")
+        expected = list(zip(pre["input_names"], [shapes.get(n) for n in pre["input_names"]], strict=True))
+        if got != expected:
+            diffs.append(f"'inputs' {got} disagree with input_names/input_shapes {expected}")
     try:
         declared = declared_outputs(pre)
     except PreprocessMismatchError as e:

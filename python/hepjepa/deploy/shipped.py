@@ -31,8 +31,11 @@ def shipped_model_dir(name: str = "default") -> Path:
     missing = [f for f in ("model.onnx", "preprocess.json") if not (d / f).is_file()]
     if missing:
         have = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-        raise ShippedModelMissingError(
+        msg = (
             f"no shipped model {name!r} in {root} (missing {missing}); shipped models: {have or 'none'}. "
             "Export one with `hepjepa export CHECKPOINT -o DIR` and pass its directory instead."
+        )
+        raise ShippedModelMissingError(
+            msg
         )
     return d

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from typing import Any
+
 from hepjepa.errors import UserInputError
 
 __all__ = ["add_backbone_arguments", "resolve_backbone"]
@@ -59,14 +60,16 @@ def resolve_backbone(backbone: str | None, scratch: bool, backbone_config: str |
 
     mode = mode or ("scratch" if scratch else default_mode)
     if scratch and mode != "scratch":
-        raise UserInputError(f"--scratch needs --mode scratch (or none), got --mode {mode}")
+        msg = f"--scratch needs --mode scratch (or none), got --mode {mode}"
+        raise UserInputError(msg)
     state, tok_cfg = None, TokenizerConfig()
     if backbone:
         from hepjepa.model.checkpoint import load_backbone, load_checkpoint
 
         bb = load_backbone(backbone)
         if not hasattr(bb, "config"):
-            raise UserInputError(f"backbone from {backbone} carries no .config; cannot save a rebuildable model")
+            msg = f"backbone from {backbone} carries no .config; cannot save a rebuildable model"
+            raise UserInputError(msg)
         bb_cfg = to_dict(bb.config)
         # --mode scratch with --backbone: same architecture and tokenizer, random weights (a fair baseline)
         state = None if mode == "scratch" else bb.state_dict()
@@ -82,5 +85,6 @@ def resolve_backbone(backbone: str | None, scratch: bool, backbone_config: str |
         # TokenizerConfig validates it (an int >= min_groups) and names the value if not
         tok_cfg = dataclasses.replace(tok_cfg, max_groups=max_groups)
     if bb_cfg["num_features"] != len(tok_cfg.feature_names):
-        raise UserInputError(f"backbone expects num_features={bb_cfg['num_features']}, tokenizer gives {len(tok_cfg.feature_names)}")
+        msg = f"backbone expects num_features={bb_cfg['num_features']}, tokenizer gives {len(tok_cfg.feature_names)}"
+        raise UserInputError(msg)
     return mode, bb_cfg, state, tok_cfg

@@ -16,7 +16,6 @@ import torch
 import torch.nn.functional as F
 
 from hepjepa.config import Config, ConfigError
-from hepjepa.contract import MODEL_INPUTS
 from hepjepa.downstream.loop import fit
 from hepjepa.downstream.tagger import MODES, Tagger, save_tagger
 from hepjepa.downstream.tokens import batch, load_tokens
@@ -67,17 +66,23 @@ class FinetuneConfig(Config):
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ConfigError(f"mode must be one of {MODES}, got {self.mode!r}")
+            msg = f"mode must be one of {MODES}, got {self.mode!r}"
+            raise ConfigError(msg)
         if self.head not in ("class_attention", "linear"):
-            raise ConfigError(f"head must be 'class_attention' or 'linear', got {self.head!r}")
+            msg = f"head must be 'class_attention' or 'linear', got {self.head!r}"
+            raise ConfigError(msg)
         if not 0.0 < self.layer_decay <= 1.0:
-            raise ConfigError(f"layer_decay must lie in (0, 1], got {self.layer_decay}")
+            msg = f"layer_decay must lie in (0, 1], got {self.layer_decay}"
+            raise ConfigError(msg)
         if self.backbone_lr_scale < 0.0:
-            raise ConfigError(f"backbone_lr_scale must be >= 0, got {self.backbone_lr_scale}")
+            msg = f"backbone_lr_scale must be >= 0, got {self.backbone_lr_scale}"
+            raise ConfigError(msg)
         if not (isinstance(self.head_warmup_epochs, int) and 0 <= self.head_warmup_epochs < self.epochs):
-            raise ConfigError(f"head_warmup_epochs={self.head_warmup_epochs!r}: expected an int in [0, epochs={self.epochs})")
+            msg = f"head_warmup_epochs={self.head_warmup_epochs!r}: expected an int in [0, epochs={self.epochs})"
+            raise ConfigError(msg)
         if self.epochs < 1 or self.batch_size < 1:
-            raise ConfigError(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
+            msg = f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}"
+            raise ConfigError(msg)
 
 
 def remap_labels(labels: np.ndarray, class_indices: list[int]) -> np.ndarray:
@@ -89,7 +94,8 @@ def remap_labels(labels: np.ndarray, class_indices: list[int]) -> np.ndarray:
     lut = {c: i for i, c in enumerate(class_indices)}
     bad = sorted(set(np.unique(labels).tolist()) - set(lut))
     if bad:
-        raise UserInputError(f"labels {bad} are not among the tagger's classes {class_indices}")
+        msg = f"labels {bad} are not among the tagger's classes {class_indices}"
+        raise UserInputError(msg)
     return np.array([lut[int(v)] for v in labels], dtype=np.int64)
 
 
@@ -106,7 +112,8 @@ def load_labelled_tokens(paths, tokenizer_config, max_jets: int | None = None, s
     """
     def labelled(chunk):
         if "label" not in chunk.fields:
-            raise UserInputError(f"jets from {paths} carry no 'label' field; fine-tuning needs labelled data")
+            msg = f"jets from {paths} carry no 'label' field; fine-tuning needs labelled data"
+            raise UserInputError(msg)
         lab = np.asarray(chunk["label"], dtype=np.int64)
         return lab >= 0, lab
 
@@ -216,10 +223,12 @@ def finetune(
     from tqdm import tqdm
 
     if tagger.output != "logits":
-        raise UserInputError(f"train a tagger with output='logits', got {tagger.output!r}")
+        msg = f"train a tagger with output='logits', got {tagger.output!r}"
+        raise UserInputError(msg)
     for name, lab in (("train", train_labels), ("val", val_labels)):
         if len(lab) and (lab.min() < 0 or lab.max() >= tagger.n_classes):
-            raise UserInputError(f"{name} labels must lie in [0, {tagger.n_classes - 1}], got [{lab.min()}, {lab.max()}]")
+            msg = f"{name} labels must lie in [0, {tagger.n_classes - 1}], got [{lab.min()}, {lab.max()}]"
+            raise UserInputError(msg)
     rng = np.random.default_rng(config.seed)
     torch.manual_seed(config.seed)
     opt = torch.optim.AdamW(param_groups(tagger, config), weight_decay=config.weight_decay)
@@ -239,7 +248,7 @@ def finetune(
 
     def set_lr(step: int, epoch: int) -> None:  # linear warm-up, then cosine; the backbone waits during LP-FT
         f = (step + 1) / warm if step < warm else 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
-        for g, b in zip(opt.param_groups, base):
+        for g, b in zip(opt.param_groups, base, strict=True):
             g["lr"] = 0.0 if head_only(epoch) and g["name"].startswith("backbone") else b * f
 
     hist = fit(tagger, opt, len(train_labels), batch_size=config.batch_size, epochs=config.epochs, rng=rng,

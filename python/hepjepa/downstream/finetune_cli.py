@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+
 from hepjepa.errors import UserInputError
 
 __all__ = ["add_arguments", "run"]
@@ -44,9 +45,9 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from hepjepa.atomic import atomic_path
+    from hepjepa.downstream.backbone import resolve_backbone
     from hepjepa.downstream.finetune import FinetuneConfig, finetune, load_labelled_tokens, remap_labels
     from hepjepa.downstream.splits import stratified_fraction
-    from hepjepa.downstream.backbone import resolve_backbone
     from hepjepa.downstream.tagger import build_tagger
     from hepjepa.labels import JETCLASS_LABELS
 
@@ -57,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     val_tok, val_lab = load_labelled_tokens(args.val, tok_cfg, args.max_jets)
     class_idx = sorted(set(np.unique(train_lab).tolist()))
     if len(class_idx) < 2:
-        raise UserInputError(f"training files hold only classes {class_idx}; a tagger needs >= 2")
+        msg = f"training files hold only classes {class_idx}; a tagger needs >= 2"
+        raise UserInputError(msg)
     keep_val = np.isin(val_lab, class_idx)
     val_tok, val_lab = val_tok[np.flatnonzero(keep_val)], val_lab[keep_val]
     ytr, yva = remap_labels(train_lab, class_idx), remap_labels(val_lab, class_idx)

@@ -55,9 +55,11 @@ class HeadConfig(Config):
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
-            raise ConfigError(f"head kind must be one of {sorted(_KINDS)}, got {self.kind!r}")
+            msg = f"head kind must be one of {sorted(_KINDS)}, got {self.kind!r}"
+            raise ConfigError(msg)
         if self.num_blocks < 1 or self.num_heads < 1:
-            raise ConfigError(f"num_blocks and num_heads must be >= 1, got {self.num_blocks}, {self.num_heads}")
+            msg = f"num_blocks and num_heads must be >= 1, got {self.num_blocks}, {self.num_heads}"
+            raise ConfigError(msg)
 
 
 def masked_pool(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -82,7 +84,8 @@ class _ClassAttentionBlock(nn.Module):
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float) -> None:
         super().__init__()
         if dim % num_heads:
-            raise UserInputError(f"embed dim {dim} is not divisible by num_heads {num_heads}")
+            msg = f"embed dim {dim} is not divisible by num_heads {num_heads}"
+            raise UserInputError(msg)
         self.h, self.dh = num_heads, dim // num_heads
         self.norm1 = nn.LayerNorm(dim)
         self.q = nn.Linear(dim, dim)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
 from hepjepa.errors import UserInputError
 
 __all__ = [
@@ -37,11 +38,14 @@ def _check(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarr
     scores = np.asarray(scores, dtype=np.float64)
     labels = np.asarray(labels)
     if scores.ndim != 2:
-        raise UserInputError(f"scores must be (N, C), got shape {scores.shape}")
+        msg = f"scores must be (N, C), got shape {scores.shape}"
+        raise UserInputError(msg)
     if labels.shape != (scores.shape[0],):
-        raise UserInputError(f"labels must be ({scores.shape[0]},) to match scores {scores.shape}, got {labels.shape}")
+        msg = f"labels must be ({scores.shape[0]},) to match scores {scores.shape}, got {labels.shape}"
+        raise UserInputError(msg)
     if labels.size and (labels.min() < 0 or labels.max() >= scores.shape[1]):
-        raise UserInputError(f"labels must lie in [0, {scores.shape[1] - 1}], got range [{labels.min()}, {labels.max()}]")
+        msg = f"labels must lie in [0, {scores.shape[1] - 1}], got range [{labels.min()}, {labels.max()}]"
+        raise UserInputError(msg)
     return scores, labels.astype(np.int64)
 
 
@@ -160,7 +164,8 @@ def background_rejection(
         1 / eB.
     """
     if not 0.0 < eff_s <= 1.0:
-        raise UserInputError(f"eff_s must lie in (0, 1], got {eff_s}")
+        msg = f"eff_s must lie in (0, 1], got {eff_s}"
+        raise UserInputError(msg)
     e_b = float(roc_on_grid(scores, labels, signal, background, np.array([eff_s]))[0])
     return float("inf") if e_b <= 0 else 1.0 / e_b
 
@@ -197,18 +202,23 @@ def roc_on_grid(
     scores, labels = _check(scores, labels)
     grid = np.asarray(eff_s, dtype=np.float64)
     if grid.ndim != 1 or grid.size == 0:
-        raise UserInputError(f"eff_s must be a non-empty 1-D grid, got shape {grid.shape}")
+        msg = f"eff_s must be a non-empty 1-D grid, got shape {grid.shape}"
+        raise UserInputError(msg)
     if grid.min() < 0.0 or grid.max() > 1.0 or np.any(np.diff(grid) < 0):
-        raise UserInputError(f"eff_s must be non-decreasing values in [0, 1], got range [{grid.min()}, {grid.max()}]")
+        msg = f"eff_s must be non-decreasing values in [0, 1], got range [{grid.min()}, {grid.max()}]"
+        raise UserInputError(msg)
     if signal == background:
-        raise UserInputError(f"signal and background must differ, both are {signal}")
+        msg = f"signal and background must differ, both are {signal}"
+        raise UserInputError(msg)
     for name, c in (("signal", signal), ("background", background)):
         if not 0 <= c < scores.shape[1]:
-            raise UserInputError(f"{name} class {c} is not a column of scores with {scores.shape[1]} classes")
+            msg = f"{name} class {c} is not a column of scores with {scores.shape[1]} classes"
+            raise UserInputError(msg)
     disc = scores[:, signal] / (scores[:, signal] + scores[:, background] + _EPS)
     sig, bkg = disc[labels == signal], disc[labels == background]
     if len(sig) == 0 or len(bkg) == 0:
-        raise UserInputError(f"need jets of both classes, got {len(sig)} signal ({signal}) and {len(bkg)} background ({background})")
+        msg = f"need jets of both classes, got {len(sig)} signal ({signal}) and {len(bkg)} background ({background})"
+        raise UserInputError(msg)
     es, eb = _roc(sig, bkg)
     # Best (smallest) eB at each reachable eS, so a vertical ROC segment does not make
     # the interpolation ambiguous; then linear interpolation between working points.
@@ -237,7 +247,8 @@ def classification_report(
     """
     scores, labels = _check(scores, labels)
     if len(class_names) != scores.shape[1]:
-        raise UserInputError(f"{len(class_names)} class names for {scores.shape[1]} score columns")
+        msg = f"{len(class_names)} class names for {scores.shape[1]} score columns"
+        raise UserInputError(msg)
     auc = one_vs_rest_auc(scores, labels)
     rej = {}
     present = set(np.unique(labels).tolist())

@@ -27,9 +27,11 @@ def linear_probe(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, t
     from sklearn.preprocessing import StandardScaler
 
     if train_x.ndim != 2 or test_x.ndim != 2 or train_x.shape[1] != test_x.shape[1]:
-        raise UserInputError(f"embeddings must be (N, E) with equal E, got {train_x.shape} and {test_x.shape}")
+        msg = f"embeddings must be (N, E) with equal E, got {train_x.shape} and {test_x.shape}"
+        raise UserInputError(msg)
     if len(np.unique(train_y)) < 2:
-        raise UserInputError(f"a probe needs >= 2 classes in training, got {np.unique(train_y).tolist()}")
+        msg = f"a probe needs >= 2 classes in training, got {np.unique(train_y).tolist()}"
+        raise UserInputError(msg)
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter, random_state=seed))
     clf.fit(train_x, train_y)
     proba = np.zeros((len(test_y), int(max(train_y.max(), test_y.max())) + 1))

@@ -28,10 +28,10 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from hepjepa.atomic import atomic_path
+    from hepjepa.downstream.backbone import resolve_backbone
     from hepjepa.downstream.finetune import load_labelled_tokens, predict, remap_labels
     from hepjepa.downstream.probe import linear_probe
     from hepjepa.downstream.tagger import build_tagger
-    from hepjepa.downstream.backbone import resolve_backbone
 
     _, bb_cfg, state, tok_cfg = resolve_backbone(args.backbone, False, None, "frozen", "frozen", args.max_groups)
     tr, ytr = load_labelled_tokens(args.train, tok_cfg, args.max_jets)

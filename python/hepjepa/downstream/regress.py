@@ -7,17 +7,20 @@ scale is saved with the model so predictions come back in physical units.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
+from hepjepa.downstream.heads import REGRESSION_TARGETS
 from hepjepa.downstream.loop import fit
+from hepjepa.downstream.tagger import Tagger
 from hepjepa.downstream.tokens import batch as _batch
 from hepjepa.downstream.tokens import load_tokens
-from hepjepa.downstream.heads import REGRESSION_TARGETS
-from hepjepa.downstream.tagger import Tagger
 from hepjepa.errors import UserInputError
+
+if TYPE_CHECKING:
+    from hepjepa.features import Tokens
 
 __all__ = ["REGRESSION_TARGETS", "regression_targets", "load_regression_data", "train_regressor", "predict_targets", "resolution_metrics", "plot_pred_vs_true"]
 
@@ -40,10 +43,12 @@ def regression_targets(jets, names=REGRESSION_TARGETS) -> np.ndarray:
     need = {"jet_sdmass": ["jet_sdmass"], "tau21": ["jet_tau1", "jet_tau2"], "tau32": ["jet_tau2", "jet_tau3"], "jet_mass": []}
     for name in names:
         if name not in need:
-            raise KeyError(f"unknown regression target {name!r}; expected one of {sorted(need)}")
+            msg = f"unknown regression target {name!r}; expected one of {sorted(need)}"
+            raise KeyError(msg)
         missing = [b for b in need[name] if b not in fields]
         if missing:
-            raise KeyError(f"target {name!r} needs branches {missing}, absent from the jets (fields: {sorted(fields)[:12]}...)")
+            msg = f"target {name!r} needs branches {missing}, absent from the jets (fields: {sorted(fields)[:12]}...)"
+            raise KeyError(msg)
         if name == "jet_mass":
             e, px, py, pz = (ak.to_numpy(ak.sum(jets[k], axis=1)).astype(np.float64) for k in ("energy", "px", "py", "pz"))
             cols.append(np.sqrt(np.clip(e**2 - px**2 - py**2 - pz**2, 0.0, None)))
@@ -56,7 +61,8 @@ def regression_targets(jets, names=REGRESSION_TARGETS) -> np.ndarray:
     return np.stack(cols, axis=1)
 
 
-def load_regression_data(paths, tokenizer_config, names=REGRESSION_TARGETS, max_jets: int | None = None, step_size: int = 10_000):
+def load_regression_data(paths, tokenizer_config, names=REGRESSION_TARGETS, max_jets: int | None = None,
+                         step_size: int = 10_000) -> tuple[Tokens, np.ndarray]:
     """Tokens and targets of the jets whose targets are all finite and > 0 (relative resolution needs true > 0).
 
     Returns:
@@ -89,7 +95,8 @@ def train_regressor(model: Tagger, tokens, y: np.ndarray, val_tokens, y_val: np.
         history dict: ``train_loss``, ``val_loss`` per epoch, ``best_epoch``, ``target_mean``, ``target_std``.
     """
     if y.ndim != 2 or y.shape[1] != model.n_classes:
-        raise UserInputError(f"targets of shape {y.shape}: expected (N, {model.n_classes})")
+        msg = f"targets of shape {y.shape}: expected (N, {model.n_classes})"
+        raise UserInputError(msg)
     mean, std = y.mean(0), y.std(0) + _EPS
     model.target_mean, model.target_std = mean.tolist(), std.tolist()
     z, z_val = (y - mean) / std, (y_val - mean) / std
@@ -126,7 +133,8 @@ def predict_targets(model: Tagger, tokens) -> np.ndarray:
 def _raw(model: Tagger, tokens, batch_size: int = 256) -> np.ndarray:
     # the head's standardised outputs (the Tagger must output logits: no softmax for regression)
     if model.output != "logits":
-        raise UserInputError(f"a regression Tagger must have output='logits', got {model.output!r}")
+        msg = f"a regression Tagger must have output='logits', got {model.output!r}"
+        raise UserInputError(msg)
     model.eval()
     out = []
     with torch.no_grad():
@@ -142,9 +150,11 @@ def resolution_metrics(pred: np.ndarray, true: np.ndarray, names=REGRESSION_TARG
         ValueError: shapes differ or a true value is <= 0.
     """
     if pred.shape != true.shape or pred.shape[1] != len(names):
-        raise UserInputError(f"pred {pred.shape} and true {true.shape}: expected equal (N, {len(names)})")
+        msg = f"pred {pred.shape} and true {true.shape}: expected equal (N, {len(names)})"
+        raise UserInputError(msg)
     if np.any(true <= 0):
-        raise UserInputError(f"{int(np.sum(true <= 0))} true values <= 0: the relative resolution needs true > 0")
+        msg = f"{int(np.sum(true <= 0))} true values <= 0: the relative resolution needs true > 0"
+        raise UserInputError(msg)
     out = {}
     for k, name in enumerate(names):
         r = (pred[:, k] - true[:, k]) / true[:, k]
@@ -166,7 +176,7 @@ def plot_pred_vs_true(pred: np.ndarray, true: np.ndarray, path, names=REGRESSION
 
     plt.style.use(mplhep.style.CMS)
     fig, axes = plt.subplots(1, len(names), figsize=(6 * len(names), 6), squeeze=False)
-    for k, (ax, name) in enumerate(zip(axes[0], names)):
+    for k, (ax, name) in enumerate(zip(axes[0], names, strict=True)):
         lo, hi = np.percentile(np.concatenate([true[:, k], pred[:, k]]), [0.5, 99.5])
         ax.hist2d(true[:, k], pred[:, k], bins=40, range=[[lo, hi], [lo, hi]], cmin=1)
         ax.plot([lo, hi], [lo, hi], "r--", lw=1)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+
 from hepjepa.errors import UserInputError
 
 __all__ = ["add_arguments", "run"]
@@ -41,15 +42,16 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from hepjepa.atomic import atomic_path
-    from hepjepa.downstream.regress import load_regression_data, plot_pred_vs_true, predict_targets, resolution_metrics, train_regressor
     from hepjepa.downstream.backbone import resolve_backbone
+    from hepjepa.downstream.regress import load_regression_data, plot_pred_vs_true, predict_targets, resolution_metrics, train_regressor
     from hepjepa.downstream.tagger import build_tagger, save_tagger
 
     mode, bb_cfg, state, tok_cfg = resolve_backbone(args.backbone, args.scratch, args.backbone_config, args.mode, "frozen",
                                                     args.max_groups)
     targets = tuple(args.targets)
     if len(targets) < 2:
-        raise UserInputError(f"--targets {list(targets)}: give at least two (the head shares one Tagger with >= 2 outputs)")
+        msg = f"--targets {list(targets)}: give at least two (the head shares one Tagger with >= 2 outputs)"
+        raise UserInputError(msg)
 
     data = {split: load_regression_data(paths, tok_cfg, targets, args.max_jets) for split, paths in (("train", args.train), ("val", args.val), ("test", args.test))}
     model = build_tagger(bb_cfg, {"kind": "regression"}, list(targets), tok_cfg.to_dict(), mode=mode, backbone_state=state, output="logits", seed=args.seed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from hepjepa.errors import UserInputError
 
 __all__ = ["MIN_FRACTION", "stratified_fraction"]
@@ -27,11 +28,14 @@ def stratified_fraction(labels: np.ndarray, fraction: float, seed: int = 0) -> n
     """
     labels = np.asarray(labels)
     if labels.ndim != 1:
-        raise UserInputError(f"labels must be 1-D, got shape {labels.shape}")
+        msg = f"labels must be 1-D, got shape {labels.shape}"
+        raise UserInputError(msg)
     if not MIN_FRACTION <= fraction <= 1.0:
-        raise UserInputError(f"fraction must lie in [{MIN_FRACTION}, 1], got {fraction}")
+        msg = f"fraction must lie in [{MIN_FRACTION}, 1], got {fraction}"
+        raise UserInputError(msg)
     if labels.size and labels.min() < 0:
-        raise UserInputError(f"labels must be >= 0 (unknown = -1 cannot be stratified), got min {labels.min()}")
+        msg = f"labels must be >= 0 (unknown = -1 cannot be stratified), got min {labels.min()}"
+        raise UserInputError(msg)
     rng = np.random.default_rng(seed)
     picked = []
     for c in np.unique(labels):

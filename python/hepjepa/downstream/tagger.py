@@ -43,11 +43,14 @@ class Tagger(nn.Module):
     def __init__(self, backbone: nn.Module, head: nn.Module, n_classes: int, mode: str = "finetune", output: str = "logits") -> None:
         super().__init__()
         if mode not in MODES:
-            raise UserInputError(f"mode must be one of {MODES}, got {mode!r}")
+            msg = f"mode must be one of {MODES}, got {mode!r}"
+            raise UserInputError(msg)
         if output not in _OUTPUTS:
-            raise UserInputError(f"output must be one of {_OUTPUTS}, got {output!r}")
+            msg = f"output must be one of {_OUTPUTS}, got {output!r}"
+            raise UserInputError(msg)
         if n_classes < 2:
-            raise UserInputError(f"n_classes must be >= 2, got {n_classes}")
+            msg = f"n_classes must be >= 2, got {n_classes}"
+            raise UserInputError(msg)
         self.backbone, self.head = backbone, head
         self.n_classes, self.mode, self.output = n_classes, mode, output
         # Filled by build_tagger / load_tagger so a checkpoint is self-describing.
@@ -63,7 +66,7 @@ class Tagger(nn.Module):
                 p.requires_grad_(False)
             self.backbone.eval()
 
-    def train(self, mode: bool = True) -> "Tagger":
+    def train(self, mode: bool = True) -> Tagger:
         # A frozen backbone never leaves eval mode, whatever the caller does.
         super().train(mode)
         if self.mode == "frozen":
@@ -147,14 +150,16 @@ def build_tagger(
     from hepjepa.model.config import from_dict
 
     if mode not in MODES:
-        raise UserInputError(f"mode must be one of {MODES}, got {mode!r}")
+        msg = f"mode must be one of {MODES}, got {mode!r}"
+        raise UserInputError(msg)
     if mode != "scratch" and backbone_state is None:
-        raise UserInputError(f"mode {mode!r} needs pretrained backbone weights; use mode='scratch' for random init")
+        msg = f"mode {mode!r} needs pretrained backbone weights; use mode='scratch' for random init"
+        raise UserInputError(msg)
     if seed is not None:
         torch.manual_seed(seed)
     hc = head_config if isinstance(head_config, HeadConfig) else HeadConfig.from_dict(head_config)
     bb = Backbone(from_dict(BackboneConfig, backbone_config))
-    if mode != "scratch":
+    if mode != "scratch" and backbone_state is not None:  # not None: checked above for every other mode
         bb.load_state_dict(backbone_state)
     head = build_head(hc, bb.embed_dim, len(classes))
     tagger = Tagger(bb, head, len(classes), mode=mode, output=output)
@@ -176,7 +181,8 @@ def save_tagger(tagger: Tagger, path: str | Path, extra: dict[str, Any] | None =
     from hepjepa.atomic import atomic_path
 
     if not tagger.backbone_config or not tagger.classes:
-        raise UserInputError("tagger has no backbone_config/classes: build it with build_tagger so the checkpoint is rebuildable")
+        msg = "tagger has no backbone_config/classes: build it with build_tagger so the checkpoint is rebuildable"
+        raise UserInputError(msg)
     blob = {"kind": "hepjepa-tagger", "version": 1, "config": tagger.config_dict(), "state_dict": tagger.state_dict(), "extra": dict(extra or {})}
     with atomic_path(path) as tmp:
         torch.save(blob, tmp)
@@ -195,7 +201,8 @@ def load_tagger(path: str | Path, output: str = "scores", mode: str | None = Non
     """
     blob = torch.load(path, map_location="cpu", weights_only=False)
     if not isinstance(blob, dict) or blob.get("kind") != "hepjepa-tagger":
-        raise UserInputError(f"{path} is not a hepjepa tagger checkpoint (kind={blob.get('kind') if isinstance(blob, dict) else type(blob).__name__!r})")
+        msg = f"{path} is not a hepjepa tagger checkpoint (kind={blob.get('kind') if isinstance(blob, dict) else type(blob).__name__!r})"
+        raise UserInputError(msg)
     cfg = blob["config"]
     # Build as scratch (no pretrained weights needed), then load the full state.
     tagger = build_tagger(cfg["backbone"], cfg["head"], cfg["classes"], cfg["tokenizer"], mode="scratch", output=output)

@@ -43,7 +43,8 @@ def load_tokens(paths, tokenizer_config, *, select: Callable | None = None, max_
 
     sources: Sequence = [[str(p)] for p in paths] if per_file else [paths]
     if per_file and not sources:
-        raise UserInputError("no files given; expected at least one file of jets")
+        msg = "no files given; expected at least one file of jets"
+        raise UserInputError(msg)
     parts, values = [], []
     for src in sources:
         for chunk in iter_jets(src, step_size=step_size, max_jets=max_jets):
@@ -57,7 +58,8 @@ def load_tokens(paths, tokenizer_config, *, select: Callable | None = None, max_
             values.append(vals[keep])
     parts = [p for p in parts if len(p)]
     if not parts:
-        raise UserInputError(f"no {what} in {[str(p) for p in paths] if per_file else paths}")
+        msg = f"no {what} in {[str(p) for p in paths] if per_file else paths}"
+        raise UserInputError(msg)
     return Tokens.concat(parts), (np.concatenate(values) if values else None)
 
 

@@ -43,18 +43,22 @@ class FeatureSpec(Config):
 
     def __post_init__(self) -> None:
         if self.name not in RAW_FEATURES:
-            raise ConfigError(f"unknown feature {self.name!r}; expected one of {RAW_FEATURES}")
+            msg = f"unknown feature {self.name!r}; expected one of {RAW_FEATURES}"
+            raise ConfigError(msg)
         for f in ("centre", "scale", "clip"):  # 0 and 0.0 are one setting: one JSON form, one fingerprint
             v = getattr(self, f)
             if isinstance(v, bool) or not (v is None and f == "clip" or isinstance(v, (int, float))):
-                raise ConfigError(f"feature {self.name!r}: {f}={v!r}; expected a number")
+                msg = f"feature {self.name!r}: {f}={v!r}; expected a number"
+                raise ConfigError(msg)
             if v is not None:
                 object.__setattr__(self, f, float(v))
         for f in ("centre", "scale"):
             if not math.isfinite(getattr(self, f)):
-                raise ConfigError(f"feature {self.name!r}: {f}={getattr(self, f)!r} must be finite")
+                msg = f"feature {self.name!r}: {f}={getattr(self, f)!r} must be finite"
+                raise ConfigError(msg)
         if self.clip is not None and not (self.clip > 0):
-            raise ConfigError(f"feature {self.name!r}: clip={self.clip!r} must be > 0 or None")
+            msg = f"feature {self.name!r}: clip={self.clip!r} must be > 0 or None"
+            raise ConfigError(msg)
 
 
 # Centres/scales follow ParT's preprocessing for AK8-like jets (pT 500-1000 GeV).
@@ -101,21 +105,28 @@ class TokenizerConfig(Config):
 
     def __post_init__(self) -> None:
         if not (isinstance(self.group_size, int) and self.group_size >= 1):
-            raise ConfigError(f"group_size={self.group_size!r}; expected an int >= 1")
+            msg = f"group_size={self.group_size!r}; expected an int >= 1"
+            raise ConfigError(msg)
         if not (isinstance(self.min_groups, int) and self.min_groups >= 1):
-            raise ConfigError(f"min_groups={self.min_groups!r}; expected an int >= 1")
+            msg = f"min_groups={self.min_groups!r}; expected an int >= 1"
+            raise ConfigError(msg)
         if not (isinstance(self.max_groups, int) and self.max_groups >= self.min_groups):
-            raise ConfigError(f"max_groups={self.max_groups!r}; expected an int >= min_groups={self.min_groups}")
+            msg = f"max_groups={self.max_groups!r}; expected an int >= min_groups={self.min_groups}"
+            raise ConfigError(msg)
         if self.pad_to_groups is not None and not (isinstance(self.pad_to_groups, int) and self.pad_to_groups >= self.max_groups):
-            raise ConfigError(f"pad_to_groups={self.pad_to_groups!r}; expected None or an int >= max_groups={self.max_groups}")
+            msg = f"pad_to_groups={self.pad_to_groups!r}; expected None or an int >= max_groups={self.max_groups}"
+            raise ConfigError(msg)
         if not self.features:
-            raise ConfigError("features is empty; expected at least one FeatureSpec")
+            msg = "features is empty; expected at least one FeatureSpec"
+            raise ConfigError(msg)
         object.__setattr__(self, "features", tuple(FeatureSpec.from_dict(f) for f in self.features))
         names = [f.name for f in self.features]
         if len(set(names)) != len(names):
-            raise ConfigError(f"duplicate feature names in {names}")
+            msg = f"duplicate feature names in {names}"
+            raise ConfigError(msg)
         if not (self.eps > 0):
-            raise ConfigError(f"eps={self.eps!r}; expected > 0")
+            msg = f"eps={self.eps!r}; expected > 0"
+            raise ConfigError(msg)
 
     @property
     def feature_names(self) -> tuple[str, ...]:

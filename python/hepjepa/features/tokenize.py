@@ -18,7 +18,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -77,7 +78,7 @@ class Tokens:
     def __len__(self) -> int:
         return self.features.shape[0]
 
-    def __getitem__(self, idx) -> "Tokens":
+    def __getitem__(self, idx) -> Tokens:
         """Select jets (int, slice or index array); G is kept."""
         if isinstance(idx, (int, np.integer)):
             idx = slice(idx, idx + 1 if idx != -1 else None)
@@ -89,21 +90,24 @@ class Tokens:
         return self.features.shape[1]
 
     @staticmethod
-    def concat(parts: Sequence["Tokens"], pad_to_groups: int | None = None) -> "Tokens":
+    def concat(parts: Sequence[Tokens], pad_to_groups: int | None = None) -> Tokens:
         """Concatenate along jets, re-padding G to the largest (or ``pad_to_groups``).
 
         Raises:
             ValueError: empty list, or parts with different K/F, or G > pad_to_groups.
         """
         if not parts:
-            raise ValueError("Tokens.concat: got an empty list; expected at least one Tokens")
+            msg = "Tokens.concat: got an empty list; expected at least one Tokens"
+            raise ValueError(msg)
         kf = {p.features.shape[2:] for p in parts}
         if len(kf) != 1:
-            raise ValueError(f"Tokens.concat: parts have different (K, F) {sorted(kf)}; expected one")
+            msg = f"Tokens.concat: parts have different (K, F) {sorted(kf)}; expected one"
+            raise ValueError(msg)
         G = max(p.n_groups for p in parts)
         if pad_to_groups is not None:
             if pad_to_groups < G:
-                raise ValueError(f"Tokens.concat: pad_to_groups={pad_to_groups} < largest G={G}")
+                msg = f"Tokens.concat: pad_to_groups={pad_to_groups} < largest G={G}"
+                raise ValueError(msg)
             G = pad_to_groups
         zero_filled = tuple(f for f in _FIELDS if any(f in p.zero_filled for p in parts))
         return Tokens(**{name: np.concatenate([_pad_g(getattr(p, name), name, G) for p in parts]) for name in _ARRAYS},
@@ -155,18 +159,19 @@ def tokenize(jets, config: TokenizerConfig | None = None, *, allow_missing: bool
     zero_fill = [f for f in missing if f in _ZERO_FILLABLE] if allow_missing else []
     if [f for f in missing if f not in zero_fill]:
         _raise_missing([f for f in missing if f not in zero_fill], config, sorted(fields), allow_missing)
-    arrays = {}
+    arrays: dict[str, Any] = {}
     for f in need:
         if f in zero_fill:
             continue
         col = jets[f]
         if col.ndim != 2:
-            raise UserInputError(f"jets field {f!r} has type {col.type}; expected a jagged list of numbers per jet")
+            msg = f"jets field {f!r} has type {col.type}; expected a jagged list of numbers per jet"
+            raise UserInputError(msg)
         arrays[f] = ak.to_numpy(ak.flatten(col, axis=1))
     offsets = np.zeros(len(jets) + 1, np.int64)
     np.cumsum(ak.to_numpy(ak.num(jets["px"], axis=1)), out=offsets[1:])
-    return tokenize_flat(*(arrays.pop(f) for f in KINEMATIC_FIELDS), offsets, config=config, n_threads=n_threads,
-                         zero_fill=zero_fill, **arrays)
+    px, py, pz, energy = (arrays.pop(f) for f in KINEMATIC_FIELDS)
+    return tokenize_flat(px, py, pz, energy, offsets, config=config, n_threads=n_threads, zero_fill=zero_fill, **arrays)
 
 
 def tokenize_flat(px, py, pz, energy, offsets, config: TokenizerConfig | None = None, *,
@@ -204,11 +209,12 @@ def tokenize_flat(px, py, pz, energy, offsets, config: TokenizerConfig | None = 
     import numba
 
     config = config or TokenizerConfig()
-    max_threads = numba.config.NUMBA_NUM_THREADS
+    max_threads = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # numba sets it with globals() at import
     if n_threads is None:
         n_threads = max_threads if "NUMBA_NUM_THREADS" in os.environ else 1
     elif not (isinstance(n_threads, (int, np.integer)) and not isinstance(n_threads, bool) and 1 <= n_threads <= max_threads):
-        raise UserInputError(f"n_threads={n_threads!r}; expected an int in 1..{max_threads} (NUMBA_NUM_THREADS)")
+        msg = f"n_threads={n_threads!r}; expected an int in 1..{max_threads} (NUMBA_NUM_THREADS)"
+        raise UserInputError(msg)
     offsets = validate_offsets(offsets)
     P = int(offsets[-1])
     given = dict(px=px, py=py, pz=pz, energy=energy, charge=charge, isChargedHadron=isChargedHadron,
@@ -216,10 +222,12 @@ def tokenize_flat(px, py, pz, energy, offsets, config: TokenizerConfig | None = 
     zero_fill = tuple(zero_fill)
     bad_fill = [f for f in zero_fill if f not in _ZERO_FILLABLE]
     if bad_fill:
-        raise UserInputError(f"zero_fill={list(zero_fill)}: {bad_fill} cannot be zero-filled; expected a subset of {list(_ZERO_FILLABLE)}")
+        msg = f"zero_fill={list(zero_fill)}: {bad_fill} cannot be zero-filled; expected a subset of {list(_ZERO_FILLABLE)}"
+        raise UserInputError(msg)
     both = [f for f in zero_fill if given[f] is not None]
     if both:
-        raise UserInputError(f"fields {both} are given and also listed in zero_fill; pass one or the other")
+        msg = f"fields {both} are given and also listed in zero_fill; pass one or the other"
+        raise UserInputError(msg)
     need = config.particle_fields
     missing = [f for f in need if given[f] is None and f not in zero_fill]
     if missing:
@@ -270,19 +278,24 @@ def tokenize_flat(px, py, pz, energy, offsets, config: TokenizerConfig | None = 
 def _raise_missing(missing, config: TokenizerConfig, have, allow_missing: bool) -> None:
     hint = ("" if allow_missing or not set(missing) <= set(_ZERO_FILLABLE) else
             "; for training on a format without them pass allow_missing=True (zeros, recorded in Tokens.zero_filled)")
-    raise MissingParticleFieldsError(
+    msg = (
         f"jets lack particle fields {missing} that the tokeniser's features need (features {list(config.feature_names)}; "
-        f"fields given: {list(have)}){hint}", missing)
+        f"fields given: {list(have)}){hint}"
+    )
+    raise MissingParticleFieldsError(
+        msg, missing)
 
 
 def validate_offsets(offsets) -> np.ndarray:
     """Jet boundaries as a contiguous (N+1,) int64 array; refuses floats, other ranks, a start other than 0, decreasing values."""
     a = np.asarray(offsets)
     if a.dtype.kind not in "iu" or a.ndim != 1 or a.size < 1:
-        raise UserInputError(f"offsets must be a 1-d array of integers (N+1 jet boundaries); got dtype {a.dtype}, shape {a.shape}")
+        msg = f"offsets must be a 1-d array of integers (N+1 jet boundaries); got dtype {a.dtype}, shape {a.shape}"
+        raise UserInputError(msg)
     a = a.astype(np.int64)
     if a[0] != 0 or np.any(np.diff(a) < 0):
-        raise UserInputError(f"offsets must start at 0 and be non-decreasing; got {a[:10].tolist()}{'...' if a.size > 10 else ''}")
+        msg = f"offsets must start at 0 and be non-decreasing; got {a[:10].tolist()}{'...' if a.size > 10 else ''}"
+        raise UserInputError(msg)
     return np.ascontiguousarray(a)
 
 
@@ -290,9 +303,11 @@ def _as_field(name: str, value, P: int) -> np.ndarray:
     """A (P,) float64 copy of one particle field; refuses other shapes and non-real dtypes."""
     a = np.asarray(value) if not isinstance(value, np.ndarray) else value
     if a.dtype.kind not in "fiub":
-        raise UserInputError(f"field {name!r} has dtype {a.dtype}; expected real numbers (float or int)")
+        msg = f"field {name!r} has dtype {a.dtype}; expected real numbers (float or int)"
+        raise UserInputError(msg)
     if a.shape != (P,):
-        raise UserInputError(f"field {name!r} has shape {a.shape}; expected ({P},) from offsets[-1]")
+        msg = f"field {name!r} has shape {a.shape}; expected ({P},) from offsets[-1]"
+        raise UserInputError(msg)
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
@@ -305,9 +320,12 @@ def _check_finite_output(t: Tokens) -> None:
             bad |= ~np.isfinite(a.reshape(len(t), -1)).all(axis=1)
     if bad.any():
         jets = np.flatnonzero(bad)
-        raise NonFiniteFeaturesError(
+        msg = (
             f"finite inputs give NaN/inf features for {len(jets)} jet(s), first jet index {int(jets[0])} "
-            "(momenta too large for the features' float64 arithmetic)", jets)
+            "(momenta too large for the features' float64 arithmetic)"
+        )
+        raise NonFiniteFeaturesError(
+            msg, jets)
 
 
 def _check_finite(arrs, offsets) -> None:
@@ -322,4 +340,5 @@ def _check_finite(arrs, offsets) -> None:
             if first is None or jet < first[0]:
                 first = (jet, f)
     if first is not None:
-        raise UserInputError(f"non-finite value in field {_FIELDS[first[1]]!r} of jet index {first[0]}")
+        msg = f"non-finite value in field {_FIELDS[first[1]]!r} of jet index {first[0]}"
+        raise UserInputError(msg)

@@ -5,17 +5,23 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+
 from hepjepa.errors import UserInputError
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _charge_one(pid: int) -> float:
     from particle import Particle
 
     try:
-        return float(Particle.from_pdgid(pid).charge)
+        charge = Particle.from_pdgid(pid).charge
     except Exception as err:  # noqa: BLE001 - re-raised with the offending id
-        raise UserInputError(f"no charge known for PDG id {pid}") from err
+        msg = f"no charge known for PDG id {pid}"
+        raise UserInputError(msg) from err
+    if charge is None:
+        msg = f"no charge known for PDG id {pid}"
+        raise UserInputError(msg)
+    return float(charge)
 
 
 def charge_of(pid: np.ndarray) -> np.ndarray:

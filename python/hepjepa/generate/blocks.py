@@ -9,8 +9,7 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-from hepjepa.generate.clustering import (JetCuts, _eta_phi, cluster_jets, delta_r, hard_partons, nsubjettiness,
-                                         softdrop_mass)
+from hepjepa.generate.clustering import DEFAULT_CUTS, JetCuts, _eta_phi, cluster_jets, delta_r, hard_partons, nsubjettiness, softdrop_mass
 from hepjepa.generate.detector import DetectorConfig, apply_detector
 from hepjepa.generate.processes import get_process
 from hepjepa.generate.pythia_source import block_seed, make_pythia
@@ -22,7 +21,7 @@ _INVISIBLE = (12, 14, 16)
 
 
 def generate_block(process: str, n_jets: int, seed: int, block: int, detector: bool = True,
-                   cuts: JetCuts = JetCuts(), batch_events: int = 50, mpi: bool = True,
+                   cuts: JetCuts = DEFAULT_CUTS, batch_events: int = 50, mpi: bool = True,
                    keep_unmatched: bool = False) -> ak.Array:
     """Exactly ``n_jets`` labelled jets of one class (events in order, jets within an event by pT).
 
@@ -96,7 +95,7 @@ def _jets_of_batch(events, spec, label, rng, detector, cuts, keep_unmatched):
     jev = np.repeat(np.arange(len(njet)), njet)
     labels = np.full(len(jeta), -1, np.int32)
     is_quark = np.full(len(jeta), -1, np.int32)
-    for j, (e, a, b) in enumerate(zip(jev, jeta, jphi)):
+    for j, (e, a, b) in enumerate(zip(jev, jeta, jphi, strict=True)):
         reso, partons = truth[e]
         if spec.resonance == 0:
             labels[j] = label

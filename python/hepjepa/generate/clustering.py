@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import awkward as ak
 import numpy as np
 
-__all__ = ["JetCuts", "cluster_jets", "nsubjettiness", "softdrop_mass", "hard_partons"]
+from ..errors import UserInputError
+
+__all__ = ["DEFAULT_CUTS", "JetCuts", "cluster_jets", "nsubjettiness", "softdrop_mass", "hard_partons"]
 
 
 @dataclass(frozen=True)
@@ -28,8 +30,16 @@ class JetCuts:
     abs_eta_max: float = 2.0
 
 
+#: the jet definition and window used unless one is given (frozen: safe as a shared default)
+DEFAULT_CUTS = JetCuts()
+
+
 def _fastjet():
-    import fastjet
+    try:
+        import fastjet
+    except ImportError as err:
+        msg = f"clustering jets needs fastjet ({err}); install the generator extra: pip install 'hepjepa[generator]'"
+        raise UserInputError(msg) from err
 
     fastjet._swig.ClusterSequence.set_fastjet_banner_stream(None)
     return fastjet
@@ -136,7 +146,7 @@ def hard_partons(event_prt, spec_resonance: int, n_leptons: int):
     for ev, rows in enumerate(per_event):
         s0 = int(starts[ev])
 
-        def products(j):
+        def products(j, s0=s0):  # s0 bound now: the closure is only called within this event
             # recurse through intermediate resonances (W from top, W from H) to quarks/leptons;
             # j and the daughter indices are positions within the event, as in Pythia's record
             a, b = int(d1s[s0 + j]), int(d2s[s0 + j])
@@ -169,7 +179,7 @@ def hard_partons(event_prt, spec_resonance: int, n_leptons: int):
                   | {r for _, partons in found for r, _ in partons})
     need_idx = np.array(need, np.int64)
     etas, phis = _eta_phi(x[need_idx], y[need_idx], z[need_idx])
-    where = {r: (float(e), float(f)) for r, e, f in zip(need, etas, phis)}
+    where = {r: (float(e), float(f)) for r, e, f in zip(need, etas, phis, strict=True)}
     return [([(*where[r0], [where[k] for k in kids]) for r0, kids in reso],
              [(*where[r], pid) for r, pid in partons]) for reso, partons in found]
 

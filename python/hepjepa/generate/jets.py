@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
+from typing import TypedDict
 
 import awkward as ak
 
-from hepjepa.generate.blocks import generate_block
-from hepjepa.generate.clustering import JetCuts
-from hepjepa.generate.processes import PROCESSES, resolve_processes
-from hepjepa.generate.pythia_source import SEED_MAX
 from hepjepa.errors import UserInputError
+from hepjepa.generate.blocks import generate_block
+from hepjepa.generate.clustering import DEFAULT_CUTS, JetCuts
+from hepjepa.generate.processes import resolve_processes
+from hepjepa.generate.pythia_source import SEED_MAX
 
 __all__ = ["BLOCK_SIZE", "FORMATS", "generate_jets", "write_jets"]
 
@@ -24,8 +25,17 @@ BLOCK_SIZE = 200
 FORMATS = ("jetclass", "nanoaod")
 
 
+class _BlockOptions(TypedDict):
+    """The keyword arguments every ``generate_block`` call of a run shares."""
+
+    detector: bool
+    cuts: JetCuts
+    keep_unmatched: bool
+    mpi: bool
+
+
 def generate_jets(process: str, n_jets: int, seed: int, detector: bool = True, workers: int = 1,
-                  cuts: JetCuts = JetCuts(), keep_unmatched: bool = False, progress: bool = False,
+                  cuts: JetCuts = DEFAULT_CUTS, keep_unmatched: bool = False, progress: bool = False,
                   mpi: bool = True) -> ak.Array:
     """Generate labelled jets in memory.
 
@@ -50,16 +60,19 @@ def generate_jets(process: str, n_jets: int, seed: int, detector: bool = True, w
     """
     specs = resolve_processes(process)
     if not isinstance(n_jets, int) or n_jets <= 0:
-        raise UserInputError(f"n_jets must be a positive integer, got {n_jets!r}")
+        msg = f"n_jets must be a positive integer, got {n_jets!r}"
+        raise UserInputError(msg)
     if not isinstance(seed, int) or not 1 <= seed <= SEED_MAX:
-        raise UserInputError(f"seed must be an integer in 1..{SEED_MAX}, got {seed!r}")
+        msg = f"seed must be an integer in 1..{SEED_MAX}, got {seed!r}"
+        raise UserInputError(msg)
     if workers < 1:
-        raise UserInputError(f"workers must be >= 1, got {workers!r}")
+        msg = f"workers must be >= 1, got {workers!r}"
+        raise UserInputError(msg)
     tasks = []
     for spec in specs:
         for b in range(0, -(-n_jets // BLOCK_SIZE)):
             tasks.append((spec.name, min(BLOCK_SIZE, n_jets - b * BLOCK_SIZE), seed, b))
-    kwargs = dict(detector=detector, cuts=cuts, keep_unmatched=keep_unmatched, mpi=mpi)
+    kwargs = _BlockOptions(detector=detector, cuts=cuts, keep_unmatched=keep_unmatched, mpi=mpi)
     from tqdm import tqdm
 
     bar = tqdm(total=n_jets * len(specs), unit="jet", disable=not progress)
@@ -73,7 +86,7 @@ def generate_jets(process: str, n_jets: int, seed: int, detector: bool = True, w
         os.environ.pop("PYTHIA8DATA", None)
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(generate_block, *t, **kwargs) for t in tasks]
-            for t, fut in zip(tasks, futures):  # in task order: deterministic output
+            for t, fut in zip(tasks, futures, strict=True):  # in task order: deterministic output
                 results.append(fut.result())
                 bar.update(t[1])
     bar.close()
@@ -94,7 +107,8 @@ def write_jets(process: str, n_jets: int, seed: int, path: str | os.PathLike, fo
     from hepjepa.generate.writers import write_jetclass, write_nanoaod
 
     if format not in FORMATS:
-        raise UserInputError(f"unknown format {format!r}: expected one of {list(FORMATS)}")
+        msg = f"unknown format {format!r}: expected one of {list(FORMATS)}"
+        raise UserInputError(msg)
     jets = generate_jets(process, n_jets, seed, keep_unmatched=(format == "nanoaod"), **kwargs)
     (write_jetclass if format == "jetclass" else write_nanoaod)(jets, path)
     return jets

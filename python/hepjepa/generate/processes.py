@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from hepjepa.labels import PROCESS_NAMES
 from hepjepa.errors import UserInputError
+from hepjepa.labels import PROCESS_NAMES
 
 __all__ = ["ProcessSpec", "PROCESSES", "get_process", "resolve_processes"]
 
@@ -70,7 +70,8 @@ def get_process(name: str) -> ProcessSpec:
     if key not in PROCESSES:
         close = difflib.get_close_matches(key, [*PROCESSES, "all"], n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise UserInputError(f"unknown process {name!r}: expected one of {[*PROCESSES, 'all']}{hint}")
+        msg = f"unknown process {name!r}: expected one of {[*PROCESSES, 'all']}{hint}"
+        raise UserInputError(msg)
     return PROCESSES[key]
 
 

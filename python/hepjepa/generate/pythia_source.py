@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 
-from hepjepa.generate.processes import ProcessSpec
 from hepjepa.errors import UserInputError
+from hepjepa.generate.processes import ProcessSpec
 
 __all__ = ["SEED_MAX", "block_seed", "make_pythia"]
 
@@ -36,10 +36,15 @@ def make_pythia(spec: ProcessSpec, seed: int, pt_hat_min: float = 450.0, mpi: bo
         ValueError: seed out of range. RuntimeError: a setting rejected or init failure.
     """
     if not 1 <= seed <= SEED_MAX:
-        raise UserInputError(f"Pythia seed {seed} out of range: expected 1..{SEED_MAX}")
+        msg = f"Pythia seed {seed} out of range: expected 1..{SEED_MAX}"
+        raise UserInputError(msg)
     # a stray PYTHIA8DATA makes Pythia abort: the wheel knows its own data path
     os.environ.pop("PYTHIA8DATA", None)
-    import pythia8mc
+    try:
+        import pythia8mc
+    except ImportError as err:
+        msg = f"generating events needs pythia8mc ({err}); install the generator extra: pip install 'hepjepa[generator]'"
+        raise UserInputError(msg) from err
 
     pythia = pythia8mc.Pythia("", False)
     lines = ["Beams:eCM = 13000.", "Next:numberCount = 0", "Print:quiet = on", "Random:setSeed = on",
@@ -47,7 +52,9 @@ def make_pythia(spec: ProcessSpec, seed: int, pt_hat_min: float = 450.0, mpi: bo
              f"PartonLevel:MPI = {'on' if mpi else 'off'}", "HadronLevel:all = on", *spec.settings]
     for line in lines:
         if not pythia.readString(line):
-            raise RuntimeError(f"Pythia rejected setting {line!r} for process {spec.name!r}")
+            msg = f"Pythia rejected setting {line!r} for process {spec.name!r}"
+            raise RuntimeError(msg)
     if not pythia.init():
-        raise RuntimeError(f"Pythia init failed for process {spec.name!r}")
+        msg = f"Pythia init failed for process {spec.name!r}"
+        raise RuntimeError(msg)
     return pythia

@@ -18,6 +18,7 @@ def apply_masks(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         (B, M, ...) tensor.
     """
     if idx.dim() != 2 or idx.shape[0] != x.shape[0]:
-        raise ValueError(f"idx shape {tuple(idx.shape)}: expected (B={x.shape[0]}, M)")
+        msg = f"idx shape {tuple(idx.shape)}: expected (B={x.shape[0]}, M)"
+        raise ValueError(msg)
     view = idx.reshape(idx.shape + (1,) * (x.dim() - 2)).expand(idx.shape + x.shape[2:])
     return torch.gather(x, 1, view)

@@ -37,12 +37,15 @@ class JEPACollator:
 
     def __init__(self, strategy: str = "contiguous", target_scale=(0.15, 0.2), n_targets: int = 1, context_scale=(0.85, 1.0), seed: int = 0) -> None:
         if strategy not in STRATEGIES:
-            raise ValueError(f"strategy={strategy!r}: expected one of {sorted(STRATEGIES)}")
+            msg = f"strategy={strategy!r}: expected one of {sorted(STRATEGIES)}"
+            raise ValueError(msg)
         for name, (lo, hi) in (("target_scale", target_scale), ("context_scale", context_scale)):
             if not 0.0 < lo <= hi <= 1.0:
-                raise ValueError(f"{name}={(lo, hi)}: expected 0 < lo <= hi <= 1")
+                msg = f"{name}={(lo, hi)}: expected 0 < lo <= hi <= 1"
+                raise ValueError(msg)
         if n_targets < 1:
-            raise ValueError(f"n_targets={n_targets}: expected >= 1")
+            msg = f"n_targets={n_targets}: expected >= 1"
+            raise ValueError(msg)
         self.strategy, self.order = strategy, STRATEGIES[strategy]
         self.target_scale, self.context_scale, self.n_targets = tuple(target_scale), tuple(context_scale), n_targets
         self.rng = np.random.default_rng(seed)
@@ -71,7 +74,8 @@ class JEPACollator:
         """Indices (into the real groups) of the context and the targets of one jet."""
         G = len(centers)
         if G < 2:
-            raise ValueError(f"a jet with {G} real group(s) cannot be split into context and target; expected >= 2")
+            msg = f"a jet with {G} real group(s) cannot be split into context and target; expected >= 2"
+            raise ValueError(msg)
         order = self.order(centers, self.rng)  # (G,)
         targets = set()
         for _ in range(self.n_targets):
@@ -113,7 +117,8 @@ def _stack(samples) -> dict[str, np.ndarray]:
     if isinstance(samples, dict):
         return {k: _np(samples[k]).astype(np.float32) for k in MODEL_INPUTS}
     if not samples:
-        raise ValueError("empty list of samples")
+        msg = "empty list of samples"
+        raise ValueError(msg)
     G = max(_np(s["group_mask"]).shape[0] for s in samples)
     out = {}
     for k in MODEL_INPUTS:

@@ -25,7 +25,8 @@ def greedy_sequence(centers: np.ndarray, start: int = 0) -> np.ndarray:
     if G == 0:
         return np.zeros(0, np.int64)
     if not 0 <= start < G:
-        raise ValueError(f"start={start}: expected 0 <= start < {G}")
+        msg = f"start={start}: expected 0 <= start < {G}"
+        raise ValueError(msg)
     d = ((centers[:, None, :] - centers[None, :, :]) ** 2).sum(-1)  # (G, G)
     visited = np.zeros(G, bool)
     order = np.empty(G, np.int64)

@@ -1,7 +1,7 @@
 """The HEP-JEPA model: PointNet group tokens, transformer backbone with registers and pairwise bias, predictor, JEPA."""
 
-from hepjepa.model.config import BackboneConfig, ConfigError, JEPAConfig, PredictorConfig
 from hepjepa.model.checkpoint import load_backbone, load_checkpoint, save_checkpoint
+from hepjepa.model.config import BackboneConfig, ConfigError, JEPAConfig, PredictorConfig
 from hepjepa.model.encoder import Backbone
 from hepjepa.model.jepa import JEPA, ema_momentum
 from hepjepa.model.predictor import Predictor

@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from hepjepa.contract import MASK_NEG
-from hepjepa.model.backends import BACKENDS
 from hepjepa.errors import UserInputError
+from hepjepa.model.backends import BACKENDS
 
 __all__ = ["Attention", "NEG_INF"]
 
@@ -32,9 +32,11 @@ class Attention(nn.Module):
     def __init__(self, dim: int, num_heads: int, backend: str = "softmax") -> None:
         super().__init__()
         if backend not in BACKENDS:
-            raise UserInputError(f"backend={backend!r}: expected one of {sorted(BACKENDS)}")
+            msg = f"backend={backend!r}: expected one of {sorted(BACKENDS)}"
+            raise UserInputError(msg)
         if dim % num_heads:
-            raise UserInputError(f"dim={dim} not divisible by num_heads={num_heads}")
+            msg = f"dim={dim} not divisible by num_heads={num_heads}"
+            raise UserInputError(msg)
         self.num_heads, self.backend = num_heads, backend
         self._attend = BACKENDS[backend].attend
         self.qkv = nn.Linear(dim, 3 * dim)

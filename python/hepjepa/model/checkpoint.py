@@ -7,9 +7,9 @@ from typing import Any
 
 import torch
 
-from hepjepa.model.config import BackboneConfig, JEPAConfig, from_dict, to_dict
-from hepjepa.model.encoder import Backbone
 from hepjepa.errors import UserInputError
+from hepjepa.model.config import JEPAConfig, from_dict
+from hepjepa.model.encoder import Backbone
 
 __all__ = ["save_checkpoint", "load_checkpoint", "load_backbone"]
 
@@ -19,7 +19,8 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     from hepjepa.atomic import atomic_path
 
     if "config" not in state:
-        raise KeyError("checkpoint state has no 'config'; expected the JEPAConfig dict so the model can be rebuilt")
+        msg = "checkpoint state has no 'config'; expected the JEPAConfig dict so the model can be rebuilt"
+        raise KeyError(msg)
     with atomic_path(path, suffix=".pt") as tmp:
         torch.save(state, tmp)
 
@@ -28,7 +29,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint dict (CPU tensors)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {str(path)!r}")
+        msg = f"no checkpoint at {str(path)!r}"
+        raise FileNotFoundError(msg)
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
@@ -42,7 +44,8 @@ def load_backbone(path: str | Path, which: str = "target") -> Backbone:
         Backbone in eval mode.
     """
     if which not in ("target", "context"):
-        raise UserInputError(f"which={which!r}: expected 'target' or 'context'")
+        msg = f"which={which!r}: expected 'target' or 'context'"
+        raise UserInputError(msg)
     ckpt = load_checkpoint(path)
     cfg = from_dict(JEPAConfig, ckpt["config"]["model"] if "model" in ckpt["config"] else ckpt["config"])
     model = Backbone(cfg.backbone)

@@ -43,17 +43,24 @@ class BackboneConfig(Config):
         from hepjepa.model.backends import BACKENDS
 
         if self.attention not in BACKENDS:
-            raise ConfigError(f"attention={self.attention!r}: expected one of {sorted(BACKENDS)}")
+            msg = f"attention={self.attention!r}: expected one of {sorted(BACKENDS)}"
+            raise ConfigError(msg)
         if self.embed_dim % self.num_heads:
-            raise ConfigError(f"embed_dim={self.embed_dim} is not divisible by num_heads={self.num_heads}")
+            msg = f"embed_dim={self.embed_dim} is not divisible by num_heads={self.num_heads}"
+            raise ConfigError(msg)
         if self.pair_bias and not BACKENDS[self.attention].takes_bias:
-            raise ConfigError(f"pair_bias=True needs an attention backend that takes a bias (softmax): {self.attention!r} "
-                              f"{BACKENDS[self.attention].doc}")
+            msg = (
+                f"pair_bias=True needs an attention backend that takes a bias (softmax): {self.attention!r} "
+                f"{BACKENDS[self.attention].doc}"
+            )
+            raise ConfigError(msg)
         for name in ("num_features", "embed_dim", "depth", "num_heads", "pointnet_hidden"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"{name}={getattr(self, name)}: expected >= 1")
+                msg = f"{name}={getattr(self, name)}: expected >= 1"
+                raise ConfigError(msg)
         if self.num_registers < 0:
-            raise ConfigError(f"num_registers={self.num_registers}: expected >= 0")
+            msg = f"num_registers={self.num_registers}: expected >= 0"
+            raise ConfigError(msg)
 
 
 @dataclass
@@ -67,7 +74,8 @@ class PredictorConfig(Config):
 
     def __post_init__(self) -> None:
         if self.embed_dim % self.num_heads:
-            raise ConfigError(f"predictor embed_dim={self.embed_dim} is not divisible by num_heads={self.num_heads}")
+            msg = f"predictor embed_dim={self.embed_dim} is not divisible by num_heads={self.num_heads}"
+            raise ConfigError(msg)
 
 
 @dataclass

@@ -5,12 +5,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from hepjepa.errors import UserInputError
 from hepjepa.masks.apply import apply_masks as gather_groups
 from hepjepa.model.attention import Attention
 from hepjepa.model.config import BackboneConfig
 from hepjepa.model.pairwise import PairwiseBias
 from hepjepa.model.pointnet import PointNet
-from hepjepa.errors import UserInputError
 
 __all__ = ["Backbone", "Block", "PositionalEmbedding"]
 
@@ -100,7 +100,8 @@ class Backbone(nn.Module):
             finite values that no real token depends on.
         """
         if features.dim() != 4 or features.shape[-1] != self.config.num_features:
-            raise UserInputError(f"features shape {tuple(features.shape)}: expected (B, G, K, {self.config.num_features})")
+            msg = f"features shape {tuple(features.shape)}: expected (B, G, K, {self.config.num_features})"
+            raise UserInputError(msg)
         if keep is not None:
             features, particle_mask = gather_groups(features, keep), gather_groups(particle_mask, keep)  # (B, M, K, F), (B, M, K)
             centers = gather_groups(centers, keep)  # (B, M, 2)

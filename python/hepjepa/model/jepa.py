@@ -8,11 +8,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hepjepa.errors import UserInputError
 from hepjepa.masks.apply import apply_masks
 from hepjepa.model.config import JEPAConfig
 from hepjepa.model.encoder import Backbone
 from hepjepa.model.predictor import Predictor
-from hepjepa.errors import UserInputError
 
 __all__ = ["JEPA", "ema_momentum"]
 
@@ -27,7 +27,8 @@ def ema_momentum(step: int, total: int, start: float = 0.996, end: float = 1.0) 
         momentum in [start, end].
     """
     if total <= 0:
-        raise UserInputError(f"total={total}: expected > 0")
+        msg = f"total={total}: expected > 0"
+        raise UserInputError(msg)
     frac = min(max(step / total, 0.0), 1.0)
     return start + (end - start) * frac
 
@@ -51,7 +52,7 @@ class JEPA(nn.Module):
     @torch.no_grad()
     def update_target(self, momentum: float) -> None:
         """target <- m * target + (1 - m) * context."""
-        for pt, pc in zip(self.target_encoder.parameters(), self.context_encoder.parameters()):
+        for pt, pc in zip(self.target_encoder.parameters(), self.context_encoder.parameters(), strict=True):
             pt.mul_(momentum).add_(pc.detach(), alpha=1.0 - momentum)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

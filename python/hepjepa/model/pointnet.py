@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -33,7 +35,7 @@ class PointNet(nn.Module):
         """Args: features (B, G, K, F); particle_mask (B, G, K), 1 = real.
         Returns: (B, G, D); all-padding groups give finite values (masked later)."""
         B, G, K, nf = features.shape
-        hid = self.mlp1[0].out_features
+        hid = cast(nn.Linear, self.mlp1[0]).out_features
         # the MLPs run on 2-D (rows, channels) views: exported, each Linear is then one Gemm with its bias
         # folded in, instead of a MatMul plus a separate broadcast Add over all B*G*K rows
         pad = ((particle_mask - 1.0) * -_NEG).reshape(-1, K, 1)  # (B*G, K, 1): 0 = real particle, _NEG = padding
@@ -41,7 +43,7 @@ class PointNet(nn.Module):
         g = _masked_max(h.reshape(-1, K, hid), pad)  # (B*G, H)
         # Linear(2H) of [h, g broadcast over K] = W_h h + (W_g g + b): the group half is computed once per
         # group, not once per particle, and the (B*G*K, 2H) concatenation is never materialised
-        first = self.mlp2[0]
+        first = cast(nn.Linear, self.mlp2[0])
         h = F.linear(h, first.weight[:, :hid]).reshape(-1, K, hid) + F.linear(g, first.weight[:, hid:], first.bias).unsqueeze(1)  # (B*G, K, H)
         h = self.mlp2[1:](h.reshape(-1, hid))  # (B*G*K, D)
         out = _masked_max(h.reshape(-1, K, h.shape[-1]), pad).reshape(B, G, -1)  # (B, G, D)

@@ -15,8 +15,8 @@ import dataclasses
 from pathlib import Path as _FsPath
 from typing import Any
 
-from hepjepa.deploy import DEFAULT_BATCH_SIZE
 from hepjepa.config import ConfigError  # the one config error: a job config that is invalid names module and parameter
+from hepjepa.deploy import DEFAULT_BATCH_SIZE
 
 __all__ = [
     "ConfigError", "Parameter", "string", "int32", "uint32", "double", "bool", "vstring", "vint32", "vdouble",
@@ -30,7 +30,7 @@ class Parameter:
     """A typed parameter value (``cms.string("x")`` etc.)."""
 
     type_name = "Parameter"
-    py_types: tuple[type, ...] = ()
+    py_types: tuple[type[Any], ...] = ()
     is_vector = False
 
     def __init__(self, *values: Any):
@@ -40,15 +40,18 @@ class Parameter:
             self.value = [self._check(v) for v in values]
         else:
             if len(values) != 1:
-                raise ConfigError(f"cms.{self.type_name} takes exactly one value, got {len(values)}: {values!r}")
+                msg = f"cms.{self.type_name} takes exactly one value, got {len(values)}: {values!r}"
+                raise ConfigError(msg)
             self.value = self._check(values[0])
 
     def _check(self, v: Any) -> Any:
         # bool is an int subclass: refuse it for numeric types, as CMSSW does.
         if isinstance(v, _builtins.bool) and _builtins.bool not in self.py_types:
-            raise ConfigError(f"cms.{self.type_name} expects {self._expected()}, got bool {v!r}")
+            msg = f"cms.{self.type_name} expects {self._expected()}, got bool {v!r}"
+            raise ConfigError(msg)
         if not isinstance(v, self.py_types):
-            raise ConfigError(f"cms.{self.type_name} expects {self._expected()}, got {type(v).__name__} {v!r}")
+            msg = f"cms.{self.type_name} expects {self._expected()}, got {type(v).__name__} {v!r}"
+            raise ConfigError(msg)
         return float(v) if float in self.py_types else v
 
     def _expected(self) -> str:
@@ -61,7 +64,7 @@ class Parameter:
         return f"cms.{self.type_name}({self.value!r})"
 
 
-def _ptype(name: str, types: tuple[type, ...], vector: bool = False, check=None) -> type:
+def _ptype(name: str, types: tuple[type, ...], vector: _builtins.bool = False, check=None) -> type:
     ns = {"type_name": name, "py_types": types, "is_vector": vector}
     if check is not None:
         def _check(self, v, _base=Parameter._check):
@@ -74,7 +77,8 @@ def _ptype(name: str, types: tuple[type, ...], vector: bool = False, check=None)
 
 def _nonneg(self, v):
     if v < 0:
-        raise ConfigError(f"cms.{self.type_name} expects a value >= 0, got {v}")
+        msg = f"cms.{self.type_name} expects a value >= 0, got {v}"
+        raise ConfigError(msg)
 
 
 string = _ptype("string", (str,))
@@ -128,7 +132,8 @@ class _Module:
 
     def __init__(self, type_name: str, **params: Any):
         if type_name not in MODULE_SCHEMAS:
-            raise ConfigError(f"unknown {self.kind} type {type_name!r}; known: {sorted(MODULE_SCHEMAS)}")
+            msg = f"unknown {self.kind} type {type_name!r}; known: {sorted(MODULE_SCHEMAS)}"
+            raise ConfigError(msg)
         object.__setattr__(self, "type_name", type_name)
         object.__setattr__(self, "label", None)
         object.__setattr__(self, "_params", {k: copy.deepcopy(v) for k, v in MODULE_SCHEMAS[type_name].items()})
@@ -157,24 +162,28 @@ class _Module:
 
             close = difflib.get_close_matches(name, params, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"{self._where()}: unknown parameter {name!r}; allowed: {sorted(params)}{hint}")
+            msg = f"{self._where()}: unknown parameter {name!r}; allowed: {sorted(params)}{hint}"
+            raise ConfigError(msg)
         expected = type(params[name])
         try:
             if isinstance(value, Parameter):
                 if type(value) is not expected and value.type_name != expected.type_name:
-                    raise ConfigError(f"expects cms.{expected.type_name}, got cms.{value.type_name}")
+                    msg = f"expects cms.{expected.type_name}, got cms.{value.type_name}"
+                    raise ConfigError(msg)
                 new = expected(value.value) if expected.is_vector else expected(value.value)
             else:
                 new = expected(value)
         except ConfigError as exc:
-            raise ConfigError(f"{self._where()}: parameter {name!r}: {exc}") from None
+            msg = f"{self._where()}: parameter {name!r}: {exc}"
+            raise ConfigError(msg) from None
         params[name] = new
 
     def __getattr__(self, name: str) -> Any:
         params = self.__dict__.get("_params", {})
         if name in params:
             return params[name]
-        raise AttributeError(f"{self.__dict__.get('type_name', '?')} has no parameter {name!r}")
+        msg = f"{self.__dict__.get('type_name', '?')} has no parameter {name!r}"
+        raise AttributeError(msg)
 
     def value(self, name: str) -> Any:
         """Plain Python value of a parameter."""
@@ -184,7 +193,7 @@ class _Module:
         """All parameters as plain Python values (a PSet as a dict)."""
         return {k: v.value_of() for k, v in self._params.items()}
 
-    def clone(self, **overrides: Any) -> "_Module":
+    def clone(self, **overrides: Any) -> _Module:
         """Copy with some parameters replaced (unknown names/wrong types raise ConfigError)."""
         new = copy.deepcopy(self)
         object.__setattr__(new, "label", None)
@@ -216,10 +225,11 @@ class Path:
     def __init__(self, *modules: EDProducer):
         for m in modules:
             if not isinstance(m, EDProducer):
-                raise ConfigError(f"cms.Path takes EDProducers, got {type(m).__name__} {m!r}")
+                msg = f"cms.Path takes EDProducers, got {type(m).__name__} {m!r}"
+                raise ConfigError(msg)
         self.modules = list(modules)
 
-    def __iadd__(self, m: EDProducer) -> "Path":
+    def __iadd__(self, m: EDProducer) -> Path:
         self.modules.append(m)
         return self
 
@@ -233,9 +243,11 @@ class Options:
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name not in ("numberOfThreads", "wantSummary"):
-            raise ConfigError(f"process.options: unknown option {name!r}; allowed: ['numberOfThreads', 'wantSummary']")
-        if name == "numberOfThreads" and (not isinstance(value, int) or isinstance(value, type(True)) or value < 1):
-            raise ConfigError(f"process.options.numberOfThreads must be an int >= 1, got {value!r}")
+            msg = f"process.options: unknown option {name!r}; allowed: ['numberOfThreads', 'wantSummary']"
+            raise ConfigError(msg)
+        if name == "numberOfThreads" and (not isinstance(value, int) or isinstance(value, _builtins.bool) or value < 1):
+            msg = f"process.options.numberOfThreads must be an int >= 1, got {value!r}"
+            raise ConfigError(msg)
         object.__setattr__(self, name, value)
 
 
@@ -253,11 +265,13 @@ class Process:
 
     def __setattr__(self, label: str, value: Any) -> None:
         if label == "maxEvents":
-            if not isinstance(value, int) or isinstance(value, type(True)):
-                raise ConfigError(f"process.maxEvents must be an int (-1 = all), got {value!r}")
+            if not isinstance(value, int) or isinstance(value, _builtins.bool):
+                msg = f"process.maxEvents must be an int (-1 = all), got {value!r}"
+                raise ConfigError(msg)
             object.__setattr__(self, label, value)
         elif label == "options":
-            raise ConfigError("process.options cannot be replaced; set process.options.numberOfThreads = N")
+            msg = "process.options cannot be replaced; set process.options.numberOfThreads = N"
+            raise ConfigError(msg)
         elif isinstance(value, Source):
             value._attach(label)
             object.__setattr__(self, "source", value)
@@ -270,13 +284,15 @@ class Process:
         elif isinstance(value, Path):
             self.paths[label] = value
         else:
-            raise ConfigError(f"process.{label}: cannot hold a {type(value).__name__} ({value!r})")
+            msg = f"process.{label}: cannot hold a {type(value).__name__} ({value!r})"
+            raise ConfigError(msg)
 
     def __getattr__(self, label: str) -> Any:
         for d in ("producers", "outputs", "paths"):
             if label in self.__dict__.get(d, {}):
                 return self.__dict__[d][label]
-        raise AttributeError(f"process has no module or path {label!r}")
+        msg = f"process has no module or path {label!r}"
+        raise AttributeError(msg)
 
     def scheduled(self) -> list[EDProducer]:
         """Producers in path order (each once)."""
@@ -295,22 +311,28 @@ class Process:
                 the process, an input or model file that does not exist.
         """
         if self.source is None:
-            raise ConfigError("process.source is not set")
+            msg = "process.source is not set"
+            raise ConfigError(msg)
         files = self.source.value("fileNames")
         if not files:
-            raise ConfigError(f"{self.source._where()}: parameter 'fileNames' is empty")
+            msg = f"{self.source._where()}: parameter 'fileNames' is empty"
+            raise ConfigError(msg)
         for f in files:
             if "://" not in f and not _FsPath(f).is_file():
-                raise ConfigError(f"{self.source._where()}: parameter 'fileNames': no such file {f!r}")
+                msg = f"{self.source._where()}: parameter 'fileNames': no such file {f!r}"
+                raise ConfigError(msg)
         if not self.paths:
-            raise ConfigError("process has no cms.Path: nothing to run")
+            msg = "process has no cms.Path: nothing to run"
+            raise ConfigError(msg)
         if len(self.outputs) != 1:
-            raise ConfigError(f"process needs exactly one OutputModule, has {sorted(self.outputs)}")
+            msg = f"process needs exactly one OutputModule, has {sorted(self.outputs)}"
+            raise ConfigError(msg)
         for m in self.scheduled():
             if m.__dict__.get("_pending"):
                 m._attach(m.label or "<unlabelled>")
             if m.label is None or self.producers.get(m.label) is not m:
-                raise ConfigError(f"{m._where()} is in a Path but not attached to the process (process.<label> = ...)")
+                msg = f"{m._where()} is in a Path but not attached to the process (process.<label> = ...)"
+                raise ConfigError(msg)
             _validate_producer_files(m)
 
 
@@ -320,16 +342,22 @@ def _validate_producer_files(m: EDProducer) -> None:
         d = _FsPath(p["model_dir"])
         if not d.is_dir():
             what = "is a file; expected the directory holding it" if d.is_file() else "does not exist"
-            raise ConfigError(f"{m._where()}: parameter 'model_dir': model directory {str(d)!r} {what} "
-                              "(an exported model: `hepjepa export CHECKPOINT -o DIR`)")
+            msg = (
+                f"{m._where()}: parameter 'model_dir': model directory {str(d)!r} {what} "
+                "(an exported model: `hepjepa export CHECKPOINT -o DIR`)"
+            )
+            raise ConfigError(msg)
         for key, fname in (("model_path", "model.onnx"), ("preprocess_json", "preprocess.json")):
             if not p[key] and not (d / fname).is_file():
-                raise ConfigError(f"{m._where()}: parameter 'model_dir': {d / fname} does not exist")
+                msg = f"{m._where()}: parameter 'model_dir': {d / fname} does not exist"
+                raise ConfigError(msg)
     elif not p["model_path"]:
-        raise ConfigError(f"{m._where()}: set parameter 'model_dir' or 'model_path'")
+        msg = f"{m._where()}: set parameter 'model_dir' or 'model_path'"
+        raise ConfigError(msg)
     for key in ("model_path", "preprocess_json"):
         if p[key] and not _FsPath(p[key]).is_file():
-            raise ConfigError(f"{m._where()}: parameter {key!r}: no such file {p[key]!r}")
+            msg = f"{m._where()}: parameter {key!r}: no such file {p[key]!r}"
+            raise ConfigError(msg)
 
 
 class VarParsing:
@@ -340,7 +368,7 @@ class VarParsing:
     the job, replacing its ``model_dir``/``model_path``/``preprocess_json``). More with :meth:`register`.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._types: dict[str, type] = {}
         self._values: dict[str, Any] = {}
         self.register("inputFiles", [], list)
@@ -352,14 +380,16 @@ class VarParsing:
         self._types[name] = kind
         self._values[name] = default
 
-    def parseArguments(self, argv: list[str]) -> "VarParsing":
+    def parseArguments(self, argv: list[str]) -> VarParsing:
         """Parse ``key=value`` items. Raises ConfigError on unknown keys or bad values."""
         for item in argv:
             key, sep, raw = item.partition("=")
             if not sep:
-                raise ConfigError(f"command-line override {item!r} is not key=value")
+                msg = f"command-line override {item!r} is not key=value"
+                raise ConfigError(msg)
             if key not in self._types:
-                raise ConfigError(f"unknown command-line option {key!r}; known: {sorted(self._types)}")
+                msg = f"unknown command-line option {key!r}; known: {sorted(self._types)}"
+                raise ConfigError(msg)
             kind = self._types[key]
             if kind is list:
                 self._values[key] = [s for s in raw.split(",") if s]
@@ -367,7 +397,8 @@ class VarParsing:
                 try:
                     self._values[key] = kind(raw)
                 except ValueError:
-                    raise ConfigError(f"command-line option {key}={raw!r}: expected {kind.__name__}") from None
+                    msg = f"command-line option {key}={raw!r}: expected {kind.__name__}"
+                    raise ConfigError(msg) from None
         self._set = {i.partition("=")[0] for i in argv}
         return self
 
@@ -387,14 +418,16 @@ class VarParsing:
         if self.is_set("outputFile"):
             (out,) = process.outputs.values() if len(process.outputs) == 1 else (None,)
             if out is None:
-                raise ConfigError("outputFile= given but the process has no single OutputModule")
+                msg = "outputFile= given but the process has no single OutputModule"
+                raise ConfigError(msg)
             out.fileName = self.outputFile
         if self.is_set("maxEvents"):
             process.maxEvents = self.maxEvents
         if self.is_set("modelDir"):
             producers = [m for m in process.producers.values() if m.type_name == "JetTagProducer"]
             if not producers:
-                raise ConfigError("modelDir= given but the process has no JetTagProducer")
+                msg = "modelDir= given but the process has no JetTagProducer"
+                raise ConfigError(msg)
             for m in producers:
                 m.model_dir, m.model_path, m.preprocess_json = self.modelDir, "", ""
         return process

@@ -23,12 +23,14 @@ import runpy
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from hepjepa.contract import TAG_STATUS, UNTAGGED_SCORE
-from hepjepa.data.association import check_particle_branches, detect_layout
+from hepjepa.data.association import Layout, check_particle_branches, detect_layout
 from hepjepa.errors import FormatError, MissingFieldsError, UserInputError, user_errors
 from hepjepa.reco.config import ConfigError, Process, VarParsing
 
@@ -61,11 +63,13 @@ def resolve_config(cfg: str | Path) -> Path:
     if p.name == str(cfg) and p.name in shipped:
         return shipped[p.name]
     if p.is_dir():
-        raise ConfigError(f"job config {str(cfg)!r} is a directory; expected a Python file defining `process`")
-    raise ConfigError(f"job config {str(cfg)!r} does not exist (configs shipped with hepjepa: {sorted(shipped) or 'none'})")
+        msg = f"job config {str(cfg)!r} is a directory; expected a Python file defining `process`"
+        raise ConfigError(msg)
+    msg = f"job config {str(cfg)!r} does not exist (configs shipped with hepjepa: {sorted(shipped) or 'none'})"
+    raise ConfigError(msg)
 
 
-def load_config(cfg: str | Path, overrides: list[str] = ()) -> Process:
+def load_config(cfg: str | Path, overrides: Sequence[str] = ()) -> Process:
     """Execute a job config, apply ``key=value`` overrides, validate, and return its ``process``.
 
     Args:
@@ -79,10 +83,12 @@ def load_config(cfg: str | Path, overrides: list[str] = ()) -> Process:
     try:
         ns = runpy.run_path(str(cfg), run_name="__hepjepa_cfg__")
     except ConfigError as exc:
-        raise ConfigError(f"{cfg}: {exc}") from None
+        msg = f"{cfg}: {exc}"
+        raise ConfigError(msg) from None
     process = ns.get("process")
     if not isinstance(process, Process):
-        raise ConfigError(f"{cfg} does not define `process = cms.Process(...)` (got {type(process).__name__})")
+        msg = f"{cfg} does not define `process = cms.Process(...)` (got {type(process).__name__})"
+        raise ConfigError(msg)
     VarParsing().parseArguments(list(overrides)).apply(process)
     process.validate()
     return process
@@ -98,14 +104,16 @@ class _Producer:
         self.label = module.label
         self.where = module._where()
         if p["backend"] != "cpu":
-            raise ConfigError(f"{self.where}: parameter 'backend': {p['backend']!r} is not supported; valid: 'cpu'")
+            msg = f"{self.where}: parameter 'backend': {p['backend']!r} is not supported; valid: 'cpu'"
+            raise ConfigError(msg)
         model = p["model_path"] or p["model_dir"]
         threads = p["intra_op_threads"] if p["intra_op_threads"] != 1 else n_threads
         try:
             self.tagger = JetTagger(model, preprocess_json=p["preprocess_json"] or None, backend="cpp",
                                     intra_op_threads=threads, batch_size=p["batch_size"], verify_sha256=p["verify_sha256"])
         except UserInputError as exc:
-            raise ConfigError(f"{self.where}: {exc}") from exc
+            msg = f"{self.where}: {exc}"
+            raise ConfigError(msg) from exc
         self.src, self.pfcands = p["src"], p["pfcands"]
         self.flav_names = list(self.tagger.flav_names)
         self.status = np.zeros(len(TAG_STATUS), np.int64)  # FatJets per TAG_STATUS code
@@ -117,7 +125,8 @@ class _Producer:
         try:
             res = self.tagger.tag_particles(con, con["offsets"], bad_association=con["bad_association"])
         except UserInputError as exc:
-            raise UserInputError(f"{self.where}: {exc}") from exc
+            msg = f"{self.where}: {exc}"
+            raise UserInputError(msg) from exc
         self.t_infer += time.perf_counter() - t0
         self.status += np.bincount(res.status.astype(np.int64), minlength=len(TAG_STATUS))
         return res.scores
@@ -142,7 +151,10 @@ def run_process(process: Process, *, quiet: bool = False) -> dict:
     producers = [_Producer(m, process.options.numberOfThreads) for m in process.scheduled()]
     # check tree and branches of every file before reading events; a file that cannot be opened at
     # all is skipped and counted (cmsRun's SkipBadFiles), a run where none can be read fails
-    layouts, optional, id_types, files_skipped = {}, {}, {}, []
+    layouts: dict[tuple[str, str], Layout] = {}
+    optional: dict[str, set[str]] = {}
+    id_types: dict[str, Any] = {}
+    files_skipped: list[dict[str, str]] = []
     for f in files:
         try:
             fh = uproot.open(f)
@@ -154,7 +166,8 @@ def run_process(process: Process, *, quiet: bool = False) -> dict:
             continue
         with fh:
             if t is None:
-                raise ConfigError(f"{src._where()}: parameter 'treeName': no tree {tree_name!r} in {f}; keys: {fh.keys(cycle=False)}")
+                msg = f"{src._where()}: parameter 'treeName': no tree {tree_name!r} in {f}; keys: {fh.keys(cycle=False)}"
+                raise ConfigError(msg)
             missing = [b for b in EVENT_ID_BRANCHES if b not in keys]
             if missing:
                 raise MissingFieldsError(f, "NanoAOD", missing, keys, message=f"{f}: tree {tree_name!r} lacks event-id branches {missing}")
@@ -172,7 +185,7 @@ def run_process(process: Process, *, quiet: bool = False) -> dict:
     files = [f for f in files if f not in {x["file"] for x in files_skipped}]
     (out_mod,) = process.outputs.values()
     out_path = out_mod.value("fileName")
-    timing = defaultdict(float)
+    timing: defaultdict[str, float] = defaultdict(float)
     n_events = n_jets = 0
     max_events = process.maxEvents
     with atomic_path(out_path) as tmp, uproot.recreate(tmp) as fout:
@@ -239,8 +252,11 @@ def _read(path: str, tree: str, branches: list[str], step: int):
         except StopIteration:
             return
         except Exception as exc:  # noqa: BLE001 - uproot, zlib, OSError ...: one typed error naming the file
-            raise FormatError(f"{path}: cannot read tree {tree!r}, the file is damaged or truncated "
-                              f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from exc
+            msg = (
+                f"{path}: cannot read tree {tree!r}, the file is damaged or truncated "
+                f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
+            )
+            raise FormatError(msg) from exc
         yield arrays
 
 
@@ -282,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv[0] == "--print-config":
         try:
             if len(argv) != 2:
-                raise ConfigError(f"usage: hepjepa-run --print-config NAME (one of {sorted(packaged_configs())})")
+                msg = f"usage: hepjepa-run --print-config NAME (one of {sorted(packaged_configs())})"
+                raise ConfigError(msg)
             path = resolve_config(argv[1])
         except ConfigError as exc:
             print(f"hepjepa-run: error: {exc}", file=sys.stderr)

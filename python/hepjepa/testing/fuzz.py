@@ -58,6 +58,12 @@ _DOCUMENTED = {
 class Case:
     """One fuzz case: ``run()`` does it; ``valid`` says whether it must succeed; ``names``: what an error must name."""
 
+    # set only on the cases of some targets: readers (fmt; unchecked on ROOT files), jobs (path, out)
+    fmt: str
+    unchecked: bool
+    path: Path
+    out: Path
+
     def __init__(self, label: str, valid: bool, run, names=(), check=None, undetectable_ok: bool = False):
         self.label, self.valid, self.run, self.names, self.check = label, valid, run, tuple(names), check
         self.undetectable_ok = undetectable_ok  # a silent change here is a format without a checksum
@@ -378,7 +384,7 @@ def _base_files(work: Path) -> dict[str, tuple[Path, object]]:
     njet = rng.integers(0, 3, n_ev)
     npf = rng.integers(3, 25, n_ev)
     jidx, pidx = [], []
-    for nj, npp in zip(njet, npf):
+    for nj, npp in zip(njet, npf, strict=True):
         owner = rng.integers(-1, nj, npp) if nj else np.full(npp, -1)
         sel = np.flatnonzero(owner >= 0)
         jidx.append(owner[sel].astype(np.int32))
@@ -398,7 +404,7 @@ def _base_files(work: Path) -> dict[str, tuple[Path, object]]:
     out["nanoaod"] = p
     # Top Tagging HDF5
     n, nmax = 10, 200
-    cols = {}
+    cols: dict[str, np.ndarray] = {}
     for i in range(nmax):
         on = np.float32(i < 25)  # 25 real constituents, then the format's zero padding
         e = rng.uniform(1, 50, n).astype(np.float32) * on
@@ -650,6 +656,7 @@ def run_target(target: str, cases: int, seed: int = 0, timeout_s: float = 600.0,
     while nxt < cases:
         cmd = [sys.executable, script, "--worker", target, "--seed", str(seed), "--start", str(nxt), "--count", str(cases - nxt)]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+        assert proc.stdout is not None and proc.stderr is not None  # both are PIPEs
         in_flight = None
         for line in proc.stdout:
             try:

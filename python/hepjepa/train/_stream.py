@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from hepjepa.errors import UserInputError
 
 __all__ = ["JetStream"]
@@ -40,14 +41,18 @@ class JetStream:
 
         paths = [str(p) for p in paths]
         if not paths:
-            raise UserInputError("no training files: set data.train to a list of jet files")
+            msg = "no training files: set data.train to a list of jet files"
+            raise UserInputError(msg)
         if chunk_size < 1 or buffer_size < 1:
-            raise UserInputError(f"chunk_size and buffer_size must be >= 1, got {chunk_size}, {buffer_size}")
+            msg = f"chunk_size and buffer_size must be >= 1, got {chunk_size}, {buffer_size}"
+            raise UserInputError(msg)
         if not 0 <= rank < world:
-            raise UserInputError(f"rank {rank} outside [0, world={world})")
+            msg = f"rank {rank} outside [0, world={world})"
+            raise UserInputError(msg)
         for p in paths:
             if guess_format(p) == "nanoaod":
-                raise UserInputError(f"{p}: NanoAOD entries are events, not jets; convert to JetClass ROOT for pretraining")
+                msg = f"{p}: NanoAOD entries are events, not jets; convert to JetClass ROOT for pretraining"
+                raise UserInputError(msg)
         self.by_file = len(paths) >= world
         self.paths = paths[rank::world] if self.by_file else paths
         self.rank, self.world = rank, world
@@ -67,8 +72,11 @@ class JetStream:
 
     def load_state_dict(self, s: dict[str, Any]) -> None:
         if s.get("paths", self.paths) != self.paths or s.get("world", self.world) != self.world:
-            raise UserInputError(f"stream state was saved for files {s.get('paths')} on {s.get('world')} ranks; "
-                             f"this run has {self.paths} on {self.world} ranks (resume needs the same files and world size)")
+            msg = (
+                f"stream state was saved for files {s.get('paths')} on {s.get('world')} ranks; "
+                f"this run has {self.paths} on {self.world} ranks (resume needs the same files and world size)"
+            )
+            raise UserInputError(msg)
         self.epoch, self.file_idx, self.entry = s["epoch"], s["file_idx"], s["entry"]
         self.rng.bit_generator.state = s["rng"]
         self.buffer = list(s["buffer"])
@@ -80,7 +88,8 @@ class JetStream:
             self._read_chunk()
             if self.epoch != epoch:  # small data sets cycle; a whole pass adding nothing would never end
                 if size is not None and len(self.buffer) == size:
-                    raise UserInputError(f"no usable jets (>= 2 groups) in {self.paths} for rank {self.rank} of {self.world}")
+                    msg = f"no usable jets (>= 2 groups) in {self.paths} for rank {self.rank} of {self.world}"
+                    raise UserInputError(msg)
                 epoch, size = self.epoch, len(self.buffer)
         out = []
         for _ in range(batch_size):

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from hepjepa.config import Config, ConfigError, from_dict, to_dict
+from hepjepa.errors import UserInputError
 from hepjepa.features.config import TokenizerConfig
 from hepjepa.model.config import JEPAConfig
 
@@ -84,11 +85,13 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
 
             p = Path(str(files("hepjepa.configs").joinpath(f"{Path(path).stem}.yaml")))
             if not p.exists():
-                raise FileNotFoundError(f"config {str(path)!r} is neither a file nor a packaged config (hepjepa/configs/*.yaml)")
+                msg = f"config {str(path)!r} is neither a file nor a packaged config (hepjepa/configs/*.yaml)"
+                raise FileNotFoundError(msg)
         data = yaml.safe_load(p.read_text()) or {}
     for item in overrides or []:
         if "=" not in item:
-            raise ConfigError(f"override {item!r}: expected key.sub=value")
+            msg = f"override {item!r}: expected key.sub=value"
+            raise ConfigError(msg)
         key, val = item.split("=", 1)
         d = data
         parts = key.split(".")
@@ -123,13 +126,15 @@ def _check_run_folder(out: Path, ckpt_path: Path, resume: bool) -> None:
     Raises:
         UserInputError: ``resume`` without a checkpoint, or a checkpoint there without ``resume``.
     """
-    from hepjepa.errors import UserInputError
-
     if resume and not ckpt_path.is_file():
-        raise UserInputError(f"--resume: run folder {str(out)!r} has no checkpoint.pt to continue from")
+        msg = f"--resume: run folder {str(out)!r} has no checkpoint.pt to continue from"
+        raise UserInputError(msg)
     if not resume and ckpt_path.is_file():
-        raise UserInputError(f"run folder {str(out)!r} already holds a checkpoint.pt: pass --resume to continue that run, "
-                             "or set run.out_dir=<a new folder> (nothing is overwritten)")
+        msg = (
+            f"run folder {str(out)!r} already holds a checkpoint.pt: pass --resume to continue that run, "
+            "or set run.out_dir=<a new folder> (nothing is overwritten)"
+        )
+        raise UserInputError(msg)
 
 
 def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
@@ -158,7 +163,8 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
     _seed_all(cfg.run.seed + rank)
     tok_cfg = cfg.data.tokenizer
     if len(tok_cfg.feature_names) != cfg.model.backbone.num_features:
-        raise UserInputError(f"model.backbone.num_features={cfg.model.backbone.num_features} but the tokenizer makes {len(tok_cfg.feature_names)} features {tok_cfg.feature_names}")
+        msg = f"model.backbone.num_features={cfg.model.backbone.num_features} but the tokenizer makes {len(tok_cfg.feature_names)} features {tok_cfg.feature_names}"
+        raise UserInputError(msg)
     torch.manual_seed(cfg.run.seed)  # same initial weights on every rank
     model = JEPA(cfg.model).to(device)
     _seed_all(cfg.run.seed + rank)

@@ -16,13 +16,18 @@ comparable between runs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
 from hepjepa.errors import UserInputError
+
+if TYPE_CHECKING:
+    from hepjepa.features import Tokens
 
 __all__ = ["RankResult", "load_unlabelled_tokens", "embedding_rank", "rank_checkpoints"]
 
@@ -48,7 +53,7 @@ class RankResult:
         return {**self.__dict__, "complete": self.complete}
 
 
-def load_unlabelled_tokens(files: Sequence[str | Path], tokenizer_config, jets_per_file: int):
+def load_unlabelled_tokens(files: Sequence[str | Path], tokenizer_config, jets_per_file: int) -> Tokens:
     """Tokenise the first ``jets_per_file`` jets of every file (labels, if any, are ignored).
 
     Taking the same number from each file keeps every file's jets (e.g. every JetClass class, one
@@ -60,7 +65,8 @@ def load_unlabelled_tokens(files: Sequence[str | Path], tokenizer_config, jets_p
     from hepjepa.downstream.tokens import load_tokens
 
     if not isinstance(jets_per_file, (int, np.integer)) or jets_per_file < 1:
-        raise UserInputError(f"jets_per_file={jets_per_file!r}; expected an int >= 1")
+        msg = f"jets_per_file={jets_per_file!r}; expected an int >= 1"
+        raise UserInputError(msg)
     tokens, _ = load_tokens(files, tokenizer_config, max_jets=int(jets_per_file), per_file=True, what="jets read")
     return tokens
 
@@ -79,7 +85,8 @@ def embedding_rank(checkpoint: str | Path, tokens, batch_size: int = 256) -> flo
     from hepjepa.train.pretrain import effective_rank
 
     if len(tokens) < 2:
-        raise UserInputError(f"{len(tokens)} jets; the effective rank needs at least 2")
+        msg = f"{len(tokens)} jets; the effective rank needs at least 2"
+        raise UserInputError(msg)
     bb = load_backbone(checkpoint)
     tok = load_checkpoint(checkpoint)["config"]["data"]["tokenizer"]
     # The frozen tagger gives the pooled embedding through the one masked_pool implementation the
@@ -87,7 +94,8 @@ def embedding_rank(checkpoint: str | Path, tokens, batch_size: int = 256) -> flo
     tagger = build_tagger(to_dict(bb.config), {"kind": "linear"}, ["a", "b"], tok, mode="frozen", backbone_state=bb.state_dict(), seed=0)
     emb = predict(tagger, tokens, batch_size=batch_size, embeddings=True)
     if not np.isfinite(emb).all():
-        raise UserInputError(f"checkpoint {checkpoint} gives non-finite embeddings on {len(tokens)} jets (a diverged pretraining run?)")
+        msg = f"checkpoint {checkpoint} gives non-finite embeddings on {len(tokens)} jets (a diverged pretraining run?)"
+        raise UserInputError(msg)
     return effective_rank(torch.from_numpy(emb).double())
 
 
@@ -109,19 +117,22 @@ def rank_checkpoints(checkpoints: Sequence[str | Path], files: Sequence[str | Pa
     from hepjepa.model.checkpoint import load_checkpoint
 
     if not checkpoints:
-        raise UserInputError("no checkpoints given; expected at least one pretraining checkpoint")
+        msg = "no checkpoints given; expected at least one pretraining checkpoint"
+        raise UserInputError(msg)
     paths = [Path(c) for c in checkpoints]
     for p in paths:
         if not p.is_file():
-            raise FileNotFoundError(f"pretraining checkpoint {p} not found")
-    cache: dict[str, object] = {}
+            msg = f"pretraining checkpoint {p} not found"
+            raise FileNotFoundError(msg)
+    cache: dict[str, Tokens] = {}
     out = []
     for p in tqdm(paths, desc="effective rank", unit="ckpt", disable=not progress):
         ck = load_checkpoint(p)
         cfg_all = ck.get("config", {})
         tok = dict(cfg_all.get("data", {}).get("tokenizer") or {})
         if not tok:
-            raise UserInputError(f"checkpoint {p} stores no data.tokenizer config; is it a `hepjepa pretrain` checkpoint?")
+            msg = f"checkpoint {p} stores no data.tokenizer config; is it a `hepjepa pretrain` checkpoint?"
+            raise UserInputError(msg)
         if max_groups is not None:
             tok["max_groups"] = int(max_groups)
         cfg = TokenizerConfig.from_dict(tok)

@@ -10,7 +10,8 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, key_mask: torch.Te
            eps: float = 1e-6) -> torch.Tensor:
     """q, k, v (B, H, T, Dh); key_mask (B, T) 1 = real; padded keys contribute nothing. Returns (B, H, T, Dh)."""
     if bias is not None:
-        raise ValueError("the linear attention backend cannot take a pairwise bias; set pair_bias=False")
+        msg = "the linear attention backend cannot take a pairwise bias; set pair_bias=False"
+        raise ValueError(msg)
     q = F.elu(q) + 1.0
     k = (F.elu(k) + 1.0) * key_mask[:, None, :, None]  # (B, H, T, Dh), padded keys -> 0
     kv = torch.einsum("bhtd,bhte->bhde", k, v)  # (B, H, Dh, Dh)
