@@ -35,8 +35,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from hepjepa.features import DEFAULT_FEATURES, FLAG_FIELDS, FeatureSpec
-from hepjepa.features import _kernels
+from hepjepa.features import DEFAULT_FEATURES, FLAG_FIELDS, FeatureSpec, _kernels
 from hepjepa.features.config import RAW_FEATURES
 
 __all__ = ["PEER_INPUTS", "PF_FEATURES", "PEER_CONFIGS", "PUBLISHED_CONFIGS", "peer_inputs", "build_peer",

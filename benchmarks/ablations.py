@@ -34,11 +34,25 @@ import sys
 import time
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import ROOT, machine, write_json  # noqa: E402
-from fewshot import (BENCH, FT, PY, QUICK_BUDGET, RECIPE, TOP, TOP_BUDGET, _history, backbone_blob, load_data, pretrain, pretrain_summary, run_one,  # noqa: E402
-                     summarise, unlabelled_files)
+from fewshot import (  # noqa: E402
+    BENCH,
+    FT,
+    PY,
+    QUICK_BUDGET,
+    RECIPE,
+    TOP,
+    TOP_BUDGET,
+    _history,
+    backbone_blob,
+    load_data,
+    pretrain,
+    pretrain_summary,
+    run_one,
+    summarise,
+    unlabelled_files,
+)
 
 #: One line of overrides each from the baseline (contiguous masking, pairwise bias on, 8 registers,
 #: groups of 8 particles, at most 12 groups, one target block of 15-20 % of the groups).

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import _common
 from _onnx_models import random_inputs, write_tagger
-
 from hepjepa.bridge import JetTagProducer
 
 

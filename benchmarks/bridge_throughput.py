@@ -14,11 +14,10 @@ import threading
 import time
 from pathlib import Path
 
-import _common
-import numpy as np
 import onnxruntime
-from _onnx_models import random_inputs, write_tagger
 
+import _common
+from _onnx_models import random_inputs, write_tagger
 from hepjepa.bridge import JetTagProducer
 
 BATCHES = [1, 4, 16, 64, 256, 1024]

@@ -57,7 +57,7 @@ def per_event_latency(files: list[str], model_dir, warmup: int, repeat: int) -> 
     import uproot
 
     from hepjepa.coffea import JEPATagProcessor
-    from hepjepa.data.association import flat_counts, detect_layout, fatjet_constituents
+    from hepjepa.data.association import detect_layout, fatjet_constituents, flat_counts
     from hepjepa.features import tokenize_flat
 
     proc = JEPATagProcessor(model_dir, backend="cpp", intra_op_threads=1)

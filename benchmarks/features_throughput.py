@@ -28,14 +28,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 import _features_reference as ref  # noqa: E402
-from test_features import make_jets  # noqa: E402
-
 from hepjepa.atomic import atomic_path  # noqa: E402
+from test_features import make_jets  # noqa: E402
 
 
 def machine():
-    import numba
     import awkward
+    import numba
 
     return {"python": platform.python_version(), "platform": platform.platform(), "cpu": platform.processor()
             or subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo"], capture_output=True, text=True).stdout.strip(),

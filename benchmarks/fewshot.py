@@ -26,7 +26,7 @@ eS=0.5 and 0.3, mean and std over seeds, and every run) and fewshot[_quick].png.
 cached (one JSON per run under the work folder), so an interrupted run continues.
 
     python benchmarks/fewshot.py --quick      # a few minutes on 2 CPU cores
-    python benchmarks/fewshot.py              # the full run (numbers in the README)
+    python benchmarks/fewshot.py              # the full run (numbers in docs/benchmarks.md)
 """
 
 from __future__ import annotations

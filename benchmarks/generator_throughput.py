@@ -24,9 +24,8 @@ import warnings
 import awkward as ak
 import numpy as np
 
-from _common import machine, write_json
-
 import hepjepa.generate as gen
+from _common import machine, write_json
 from hepjepa.generate import blocks
 from hepjepa.generate.processes import PROCESSES
 

@@ -1,4 +1,4 @@
-"""Regenerate the README's result table and the benchmark plots from benchmarks/results/*.json.
+"""Regenerate docs/benchmarks.md's result table and the benchmark plots from benchmarks/results/*.json.
 
 Reads EVERY ``*.json`` in the results folder. Known benchmarks get hand-written rows
 (:data:`SUMMARISERS`); any other file with a ``summary`` dict gets a generic row; a file that is
@@ -9,11 +9,11 @@ size), ``report_roc.png`` (ROC curves of all models, top vs QCD at 100 % labels,
 stored in physics_compare.json; runs without a stored curve are named under the plot),
 ``report_physics_fewshot.png`` (accuracy/AUC vs label fraction of all models, physics_compare.json)
 and ``report_fewshot.png`` (JEPA modes vs label fraction, fewshot.json).
-The README region between ``<!-- results:begin ... -->`` and ``<!-- results:end -->`` is replaced by
-a ``what | script | result`` table followed by links to the plots; the rest of README.md is left
+The page's region between ``<!-- results:begin ... -->`` and ``<!-- results:end -->`` is replaced by
+a ``what | script | result`` table followed by links to the plots; the rest of the page is left
 byte-for-byte as it was.
 
-    .venv/bin/python benchmarks/make_report.py [--results DIR] [--readme README.md] [--no-plots]
+    .venv/bin/python benchmarks/make_report.py [--results DIR] [--readme docs/benchmarks.md] [--no-plots]
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def _bridge_throughput(d):
 
 
 def _bridge_memory(d):
-    return [("memory growth over %s producer calls" % _f(d["runs"]), f"{100 * d['growth_fraction']:.3f}%")]
+    return [(f"memory growth over {_f(d['runs'])} producer calls", f"{100 * d['growth_fraction']:.3f}%")]
 
 
 def _features_throughput(d):
@@ -150,12 +150,7 @@ def _fewshot(d):
 def _physics_compare(d):
     rows = d["summary"]
     out = []
-    variant = f"; variant {d['variant']}, backbone {d.get('jepa', {}).get('backbone', '?')}" if d.get("variant") else (
-        f"; backbone {d['jepa']['backbone']}" if d.get("max_groups") and d.get("jepa", {}).get("backbone") else "")
-    # what else a variant changed (physics_compare --train-root / --test-root / --max-groups)
-    for key, label in (("train_root", "trained on"), ("test_root", "tested on")):
-        if d.get(key) and d[key] != "data/bench":
-            variant += f", {label} {d[key]}"
+    variant = f"; backbone {d['jepa']['backbone']}" if d.get("max_groups") and d.get("jepa", {}).get("backbone") else ""
     if d.get("max_groups"):
         variant += f", JEPA on {d['max_groups']} groups"
     for task in sorted({r["task"] for r in rows}):
@@ -166,13 +161,53 @@ def _physics_compare(d):
     if not out:
         raise KeyError("no rows in summary")
     curves = d.get("roc_curves")
-    if isinstance(curves, dict) and not d.get("variant"):  # report_roc.png is drawn from the main file only
+    if isinstance(curves, dict):  # report_roc.png is drawn from the main file
         with_c = [c.split(" ")[0] for c in curves.get("with_curve", [])]
         top = sorted(c for c in with_c if c.startswith("top_") and "_f1_" in c)
         out.append((f"physics comparison ({d.get('mode', '')}), ROC curves stored (report_roc.png: top, 100% labels)",
                     f"{len(with_c)} of {len(with_c) + len(curves.get('without_curve', {}))} runs carry a curve; "
                     f"drawn: {', '.join(top) or 'none'}"))
     return out
+
+
+def _variant_file(name: str) -> Path:
+    return ROOT / "benchmarks" / "variants" / f"{name}.yaml"
+
+
+def _physics_variant(d):
+    """One row per variant (physics_compare_NAME.json): its cells, JEPA fine-tuned - ParT in AUC where
+    both ran (standard error of the difference of the two means over seeds) and the mean best val
+    loss of the fine-tuned runs."""
+    name = d["variant"]
+    f = _variant_file(name)
+    if f.is_file():
+        import yaml
+
+        what = yaml.safe_load(f.read_text()).get("what", "")
+    else:
+        what = f"backbone {d.get('jepa', {}).get('backbone', '?')}"
+        for key, label in (("train_root", "trained on"), ("test_root", "tested on")):
+            if d.get(key) and d[key] != "data/bench":
+                what += f", {label} {d[key]}"
+        if d.get("max_groups"):
+            what += f", JEPA on {d['max_groups']} groups"
+    rows, runs = d["summary"], d.get("runs", [])
+    cells = []
+    for task, frac in sorted({(r["task"], r["fraction"]) for r in rows}):
+        sel = {r["model"]: r for r in rows if r["task"] == task and r["fraction"] == frac}
+        seeds = "/".join(str(n) for n in sorted({r.get("n_seeds", 0) for r in sel.values()}))
+        cell = f"{task} {100 * frac:g}%, {seeds} seeds: " + ", ".join(f"{m} {r['accuracy_mean']:.3f} (AUC {r['auc_mean']:.3f})" for m, r in sel.items())
+        ft, pt = sel.get("finetune"), sel.get("part")
+        if ft and pt:
+            se = (ft.get("auc_std", 0.0) ** 2 / ft["n_seeds"] + pt.get("auc_std", 0.0) ** 2 / pt["n_seeds"]) ** 0.5
+            cell += f"; JEPA - ParT AUC {ft['auc_mean'] - pt['auc_mean']:+.4f} ± {se:.4f}"
+        vl = [r["best_val_loss"] for r in runs if r.get("task") == task and r.get("fraction") == frac and r.get("model") == "finetune" and "best_val_loss" in r]
+        if vl:
+            cell += f"; JEPA val loss {sum(vl) / len(vl):.3f}"
+        cells.append(cell)
+    if not cells:
+        raise KeyError("no rows in summary")
+    return [(f"physics variant `{name}`: {what}", " · ".join(cells))]
 
 
 def _ablations(d):
@@ -243,16 +278,19 @@ def collect_rows(results: Path) -> list[tuple[str, str, str]]:
         base = name[: -len("_quick")] if name.endswith("_quick") else name
         if re.fullmatch(r"physics_compare_few10_.+_g24ft", base) and (Path(results) / "backbone_selection.json").is_file():
             continue  # one pretraining run's few-shot rows each: backbone_selection.json's rows summarise them all
-        if base.startswith("physics_compare_"):  # a variant (physics_compare.py --name SUFFIX)
+        variant = base[len("physics_compare_"):] if base.startswith("physics_compare_") else None
+        if variant:  # a variant: physics_compare.py --variant variants/NAME.yaml (or --name NAME)
             base = "physics_compare"
         try:
             data = json.loads(path.read_text())
-            fn = SUMMARISERS.get(base, _generic)
+            fn = _physics_variant if variant else SUMMARISERS.get(base, _generic)
             got = fn(data)
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, ZeroDivisionError) as e:
             print(f"note: skipping {path.name}: {type(e).__name__}: {e}")
             continue
         script = f"`{base}.py`" if (ROOT / "benchmarks" / f"{base}.py").is_file() else f"`{path.name}`"
+        if variant and _variant_file(variant).is_file():
+            script = f"`physics_compare.py --variant benchmarks/variants/{variant}.yaml`"
         rows += [(what, script, res) for what, res in got]
     return rows
 
@@ -398,7 +436,7 @@ def _plot_fewshot(d, out, _plots):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results", help="folder of the JSON files")
-    ap.add_argument("--readme", type=Path, default=ROOT / "README.md", help="README holding the results markers")
+    ap.add_argument("--readme", "--page", type=Path, default=ROOT / "docs" / "benchmarks.md", help="the page holding the results markers")
     ap.add_argument("--no-plots", action="store_true", help="only rewrite the README table")
     args = ap.parse_args(argv)
     if not args.results.is_dir():

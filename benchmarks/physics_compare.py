@@ -32,27 +32,23 @@ time from their saved test scores (``scores/<run>.npz``, kept for top vs QCD see
 reproduce the run's AUC exactly; the others have none and the plots omit them (listed in the JSON's
 ``roc_curves``).
 
-Writes benchmarks/results/physics_compare[_quick].json (every run, mean ± std over seeds per task x
-model x fraction, versions, machine, load average), physics_compare[_quick]_roc.png (top vs QCD, 100 %
-labels, all models, every run with a curve; band = std over seeds) and
-physics_compare[_quick]_fewshot.png (top vs QCD accuracy/AUC vs fraction, error bars = std over
-seeds), both drawn by ``_plots``, and exports the trained ParT (top vs QCD, 100 %, seed 0) to
+Writes benchmarks/results/physics_compare[_quick][_NAME].json (every run, mean ± std over seeds per
+task x model x fraction, the settings, versions, machine, load average; make_report.py draws the
+plots from it) and exports the trained ParT (top vs QCD, 100 %, seed 0) to
 data/bench_runs/part_top/model.onnx + preprocess.json. Runs are cached (one JSON per run under the work
 folder), so an interrupted run continues, ``--report-only`` rebuilds the outputs from the cache, and
 ``--rerun RUN ...`` trains the named runs again (replacing their cache; only their tasks are loaded).
 
+A variant is a file, benchmarks/variants/<name>.yaml (name, what, backbone, max_groups, seeds, budget,
+ft, train_root, test_root, runs); the main grid is variants/main.yaml. ``--variant FILE`` trains the
+file's runs that are not cached and writes physics_compare_<name>.json; the flags --name, --backbone,
+--seeds, --budget, --ft, --test-root, --train-root, --max-groups describe a variant the same way.
+
     python benchmarks/physics_compare.py --quick     # a few minutes on 2 CPU cores
-    python benchmarks/physics_compare.py             # the full grid (see SETTINGS["full"])
+    python benchmarks/physics_compare.py             # the full grid (variants/main.yaml, SETTINGS["full"])
     python benchmarks/physics_compare.py --rerun top_part_f1_s0 --workers 1
-    # a variant with another backbone, written beside the main results (physics_compare_g24.json)
-    python benchmarks/physics_compare.py --name g24 --backbone data/bench_runs/backbone_top_g24/checkpoint.pt \
-        --rerun top_finetune_f1_s0 top_scratch_f1_s0
-    # ten seeds of the ParT-vs-JEPA comparison (seeds 0-2 copied from the main grid's cache first)
-    python benchmarks/physics_compare.py --name seeds10 --seeds 0 1 2 3 4 5 6 7 8 9 --rerun top_part_f1_s3 top_finetune_f1_s3 ...
-    # every model with a larger budget at 100 % (30 epochs, patience 8; rows record their budget)
-    python benchmarks/physics_compare.py --name epochs30 --budget 1=64,30,8 --seeds 0 1 2 3 4 5 6 7 8 9 --rerun top_part_f1_s0 ...
-    # the backbone pretrained on a larger unlabelled pool (benchmarks/pretrain_variant_backbone.py pool)
-    python benchmarks/physics_compare.py --name pool --backbone data/bench_runs/backbone_top_pool/checkpoint.pt --rerun ...
+    python benchmarks/physics_compare.py --variant benchmarks/variants/seeds10.yaml
+    python benchmarks/physics_compare.py --variant benchmarks/variants/epochs30.yaml --report-only
 """
 
 from __future__ import annotations
@@ -66,10 +62,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _peers  # noqa: E402
-import _plots  # noqa: E402
 import fewshot  # noqa: E402
 from _common import ROOT, machine, write_json  # noqa: E402
 
@@ -94,26 +90,18 @@ _SETTINGS_NOW: dict = {}
 FT_KEYS = {"lr": float, "backbone_lr_scale": float, "layer_decay": float, "weight_decay": float, "head_warmup_epochs": int}
 
 
-#: The main grid's JEPA recipe since 2026-11-24: the backbone is pretrained on the 120000-jet pool
-#: (pretrain_variant_backbone.py pool2) and, of that recipe's pretraining seeds, the run with the
-#: highest effective rank of its held-out embeddings, a choice made without labels
-#: (benchmarks/backbone_selection.py, `hepjepa rank`); the JEPA modes tokenise jets into 24 groups
-#: instead of the pretraining's 12 (more of each jet's particles; the backbone runs on any count).
-#: Before, the grid used fewshot.py's backbone_top on its 12 groups; that grid is kept as the variant
-#: ``backbone_top`` (physics_compare_backbone_top.json). Variants (--name) keep those old defaults,
-#: so their recorded commands still describe them.
-MAIN_BACKBONE = "data/bench_runs/backbone_top_pool2_seed2/checkpoint.pt"
-MAIN_MAX_GROUPS = 24
+#: The main grid's JEPA recipe (benchmarks/variants/main.yaml): the pool2 pretraining run of highest
+#: effective rank (benchmarks/backbone_selection.py, `hepjepa rank`), tokenised into 24 groups instead
+#: of the pretraining's 12. ``--name`` variants given by flags default to VARIANT_DEFAULT_BACKBONE on
+#: the backbone's own groups, so their recorded commands still describe them.
+_MAIN = yaml.safe_load((ROOT / "benchmarks" / "variants" / "main.yaml").read_text())
+MAIN_BACKBONE, MAIN_MAX_GROUPS = _MAIN["backbone"], _MAIN["max_groups"]
 VARIANT_DEFAULT_BACKBONE = "data/bench_runs/backbone_top/checkpoint.pt"
 
 
-#: Until 2026-11-23 the JEPA modes here used (backbone_lr_scale 0.3, layer_decay 0.75), fewshot.py's
-#: FT before it moved to (1.0, 1.0) on its val jets; at top vs QCD 100 % the val loss was 0.192 with
-#: the old and 0.156 with the current one (3 seeds; physics_compare_ft_old.json), so the grid's JEPA
-#: rows were re-run with fewshot.ft_for.
-def ft_for(frac: float) -> dict:
-    """Fine-tuning hyper-parameters of the JEPA modes at a label fraction: fewshot.py's, plus --ft overrides."""
-    return {**fewshot.ft_for(frac), **FT_OVERRIDES}
+def ft_for(frac: float, overrides: dict | None = None) -> dict:
+    """Fine-tuning hyper-parameters of the JEPA modes at a label fraction: fewshot.py's, plus a variant's ``ft`` overrides."""
+    return {**fewshot.ft_for(frac), **(FT_OVERRIDES if overrides is None else overrides)}
 
 #: Signal efficiencies at which every run's ROC curve is stored (101 points: compact in the JSON,
 #: and linear interpolation between 1 %-spaced points is invisible on a 1/eB plot).
@@ -276,12 +264,13 @@ def _key(task: str, model: str, frac: float, seed: int) -> str:
     return f"{task}_{model}_f{frac:g}_s{seed}"
 
 
-def _stale(job: tuple, row: dict) -> str | None:
+def _stale(job: tuple, row: dict, s: dict | None = None) -> str | None:
     """Why a cached row no longer describes this job (a JEPA row made with other fine-tuning
     hyper-parameters than ft_for gives now, or a row of any model trained with another (batch size,
     max epochs, patience) than the grid's; rows from before rows recorded it were made with their
     grid's), or None when it does."""
-    s = _SETTINGS_NOW  # this invocation's settings (inherited by the forked workers)
+    s = _SETTINGS_NOW if s is None else s  # default: this invocation's settings (inherited by the forked workers)
+    ft = ft_for(job[2], s.get("ft"))
     for key, verb in (("test_root", "tested"), ("train_root", "trained")):
         if s and row.get(key) != s.get(key):
             return f"{verb} on {row.get(key) or 'data/bench'}, not {s.get(key) or 'data/bench'}"
@@ -294,8 +283,8 @@ def _stale(job: tuple, row: dict) -> str | None:
         return f"tokenised into {groups(row.get('max_groups'))}, not {groups(s.get('max_groups'))}"
     if s and job[1] in ("finetune", "frozen") and s.get("backbone") and row.get("backbone") != s["backbone"]:
         return f"fine-tuned from {row.get('backbone')}, not {s['backbone']}"
-    if job[1] in JEPA_MODES and row.get("ft") != ft_for(job[2]):
-        return f"fine-tuned with {row.get('ft', 'the pre-2026-11-23 FT (backbone_lr_scale 0.3, layer_decay 0.75)')}, not {ft_for(job[2])}"
+    if job[1] in JEPA_MODES and row.get("ft") != ft:
+        return f"fine-tuned with {row.get('ft', 'the pre-2026-11-23 FT (backbone_lr_scale 0.3, layer_decay 0.75)')}, not {ft}"
     return None
 
 
@@ -494,9 +483,86 @@ def _curve_from_scores(row: dict, work: Path) -> dict:
     return {"roc": roc_curve(p, y, row["task"]), "roc_from": f"scores/{f.name} (test scores saved by the run; curve computed at report time)"}
 
 
-def main() -> int:
+VARIANTS = ROOT / "benchmarks" / "variants"
+#: What a variant file (benchmarks/variants/<name>.yaml) may set; the command-line flags set the same.
+VARIANT_KEYS = ("name", "what", "backbone", "max_groups", "seeds", "budget", "ft", "train_root", "test_root", "runs")
+
+
+def load_variant(path: Path) -> dict:
+    """A variant file: YAML with VARIANT_KEYS (paths relative to the repository).
+
+    Raises:
+        ValueError: an unknown key, or no backbone.
+    """
+    v = yaml.safe_load(Path(path).read_text()) or {}
+    bad = sorted(set(v) - set(VARIANT_KEYS))
+    if bad or "backbone" not in v:
+        raise ValueError(f"{path}: unknown keys {bad}" if bad else f"{path}: a variant names its backbone")
+    return v
+
+
+def check_variant(v: dict, flag: str = "") -> None:
+    """Raises ValueError when a variant's values cannot describe a grid (named as keys, or with
+    ``flag="--"`` as the command-line flags that set them)."""
+    seeds = v.get("seeds")
+    if seeds is not None and (len(set(seeds)) != len(seeds) or min(seeds) < 0):
+        raise ValueError(f"{flag}seeds must be distinct non-negative integers, got {seeds}")
+    for k in v.get("ft") or {}:
+        if k not in FT_KEYS:
+            raise ValueError(f"{flag}ft {k!r}: expected one of {', '.join(FT_KEYS)}")
+    for f, b in (v.get("budget") or {}).items():
+        if float(f) not in BUDGET or len(b) != 3 or min(int(x) for x in b) < 1:
+            raise ValueError(f"{flag}budget {f}: {b}: expected FRAC one of {', '.join(f'{x:g}' for x in BUDGET)} and three positive integers")
+    if v.get("max_groups") is not None and int(v["max_groups"]) < 1:
+        raise ValueError(f"{flag}{'max-groups' if flag else 'max_groups'} must be a positive integer, got {v['max_groups']}")
+    name = v.get("name")
+    if name is not None and not str(name).replace("_", "").isalnum():
+        raise ValueError(f"{flag}name must be letters, digits and '_' (it becomes part of a file name), got {name!r}")
+
+
+def settings(v: dict, quick: bool = False) -> dict:
+    """The grid's settings under variant ``v``: SETTINGS with the variant's seeds, budget, data,
+    groups, backbone and fine-tuning overrides (``ft``) over them."""
+    s = dict(SETTINGS["quick" if quick else "full"])
+    if v.get("seeds") is not None:
+        s["seeds"] = [int(x) for x in v["seeds"]]
+    if v.get("budget"):
+        s["budget"] = {**s["budget"], **{float(f): tuple(int(x) for x in b) for f, b in v["budget"].items()}}
+    for key in ("test_root", "train_root"):
+        if v.get(key):
+            s[key] = str(v[key])
+    if v.get("max_groups") is not None:
+        s["max_groups"] = int(v["max_groups"])
+    s["backbone"] = str(v["backbone"])
+    s["ft"] = {k: FT_KEYS[k](x) for k, x in (v.get("ft") or {}).items()}
+    return s
+
+
+def variant_runs(v: dict, s: dict) -> list[str] | None:
+    """The runs a variant consists of, or None (no ``runs``): the whole grid. ``runs`` is a list of
+    blocks ``{task, models, fractions[, seeds]}``, each the product of its models, fractions and
+    seeds (the grid's seeds unless the block names its own)."""
+    if not v.get("runs"):
+        return None
+    return [_key(b.get("task", "top"), m, float(f), int(sd)) for b in v["runs"] for f in b["fractions"]
+            for sd in b.get("seeds", s["seeds"]) for m in b["models"]]
+
+
+def recorded(s: dict) -> dict:
+    """The settings as the results JSON records them."""
+    return {"fractions": s["fractions"], "seeds": s["seeds"], "test_root": s.get("test_root") or "data/bench",
+            "train_root": s.get("train_root") or "data/bench", "max_groups": s.get("max_groups"),
+            "budget_per_fraction": {str(f): dict(zip(("batch_size", "max_epochs", "patience"), b)) for f, b in s["budget"].items()}}
+
+
+def parse_args(argv=None) -> tuple[argparse.Namespace, dict]:
+    """The command line and the variant it runs: ``--variant FILE``, or the flags (--name ... --seeds),
+    or, with neither, the main grid (benchmarks/variants/main.yaml)."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small functional run (minutes on 2 cores)")
+    ap.add_argument("--variant", type=Path, default=None, metavar="FILE",
+                    help="a variant file (benchmarks/variants/<name>.yaml: name, backbone, data, budget, groups, seeds, ft, runs); "
+                         "trains its runs that are not cached and writes physics_compare_<name>.json")
     ap.add_argument("--backbone", default=None, help=f"JEPA pretraining checkpoint (default: {MAIN_BACKBONE} for the main grid, "
                                                      f"{VARIANT_DEFAULT_BACKBONE} for a variant)")
     ap.add_argument("--work", default=None, help="working folder (default data/bench_runs/physics[_quick])")
@@ -527,38 +593,72 @@ def main() -> int:
                          "of each jet at fine-tuning time helps a backbone pretrained on fewer")
     ap.add_argument("--seeds", nargs="+", type=int, default=None, metavar="SEED",
                     help="the seeds of a variant's grid (needs --name), e.g. 0 ... 9 with --rerun of the extra ones for a tighter comparison")
-    a = ap.parse_args()
-    if a.seeds is not None and not a.name:
-        ap.error("--seeds changes the grid: give the variant a --name (the main grid keeps seeds 0, 1, 2)")
-    if a.seeds is not None and (len(set(a.seeds)) != len(a.seeds) or min(a.seeds) < 0):
-        ap.error(f"--seeds must be distinct non-negative integers, got {a.seeds}")
-    if a.ft and not a.name:
-        ap.error("--ft changes how the JEPA modes are fine-tuned: give the variant a --name (the main grid uses fewshot.ft_for)")
+    a = ap.parse_args(argv)
+    if a.rerun and a.report_only:
+        ap.error("--rerun trains runs; it cannot be combined with --report-only")
+    flags = {"name": a.name, "backbone": a.backbone, "seeds": a.seeds, "ft": a.ft, "budget": a.budget, "test_root": a.test_root,
+             "train_root": a.train_root, "max_groups": a.max_groups}
+    if a.variant is not None:
+        given = [k for k, x in flags.items() if x not in (None, [])]
+        if given:
+            ap.error(f"--variant sets the grid; it cannot be combined with {', '.join('--' + k.replace('_', '-') for k in given)}")
+        try:
+            v = load_variant(a.variant)
+            check_variant(v)
+        except (OSError, ValueError, TypeError) as e:
+            ap.error(f"--variant {a.variant}: {e}")
+        return a, v
+    if not a.name:
+        for k in ("seeds", "ft", "budget", "test_root", "train_root", "max_groups"):
+            if flags[k] not in (None, []):
+                what = {"test_root": "the test set", "train_root": "the training set", "max_groups": "the JEPA models' inputs"}.get(k, "the grid")
+                ap.error(f"--{k.replace('_', '-')} changes {what}: give the variant a --name or a --variant file "
+                         "(the main grid is benchmarks/variants/main.yaml)")
+        v = load_variant(VARIANTS / "main.yaml")
+        if a.backbone:
+            v = {**v, "backbone": _rel(Path(a.backbone))}
+        return a, v
+    v = {"name": a.name, "backbone": _rel(Path(a.backbone or ROOT / VARIANT_DEFAULT_BACKBONE))}
+    if a.seeds is not None:
+        v["seeds"] = list(a.seeds)
+    if a.max_groups is not None:
+        v["max_groups"] = a.max_groups
+    for key in ("test_root", "train_root"):
+        if flags[key]:
+            v[key] = _rel(Path(flags[key]))  # relative to the repository when inside it, as rows record it
+    ft = {}
     for kv in a.ft:
-        k, sep, v = kv.partition("=")
+        k, sep, x = kv.partition("=")
         try:
             if not sep:
                 raise ValueError(kv)
-            FT_OVERRIDES[k] = FT_KEYS[k](v)
+            ft[k] = FT_KEYS[k](x)
         except (KeyError, ValueError):
             ap.error(f"--ft {kv!r}: expected KEY=VALUE with KEY one of {', '.join(FT_KEYS)} and a number")
-    if a.budget and not a.name:
-        ap.error("--budget changes every model's training: give the variant a --name (the main grid uses BUDGET)")
-    budget_over = {}
+    if ft:
+        v["ft"] = ft
+    budget = {}
     for kv in a.budget:
-        f, sep, v = kv.partition("=")
+        f, sep, x = kv.partition("=")
         try:
-            frac, vals = float(f), tuple(int(x) for x in v.split(","))
+            frac, vals = float(f), [int(y) for y in x.split(",")]
             if not sep or len(vals) != 3 or min(vals) < 1 or frac not in BUDGET:
                 raise ValueError(kv)
         except ValueError:
-            ap.error(f"--budget {kv!r}: expected FRAC=BATCH,EPOCHS,PATIENCE with FRAC one of {', '.join(f'{x:g}' for x in BUDGET)} "
+            ap.error(f"--budget {kv!r}: expected FRAC=BATCH,EPOCHS,PATIENCE with FRAC one of {', '.join(f'{y:g}' for y in BUDGET)} "
                      "and three positive integers")
-        budget_over[frac] = vals
-    if a.name is not None and not a.name.replace("_", "").isalnum():
-        ap.error(f"--name must be letters, digits and '_' (it becomes part of a file name), got {a.name!r}")
-    if a.rerun and a.report_only:
-        ap.error("--rerun trains runs; it cannot be combined with --report-only")
+        budget[frac] = vals
+    if budget:
+        v["budget"] = budget
+    try:
+        check_variant(v, flag="--")
+    except ValueError as e:
+        ap.error(str(e))
+    return a, v
+
+
+def main(argv=None) -> int:
+    a, v = parse_args(argv)
     import torch
 
     from hepjepa.atomic import atomic_path
@@ -566,31 +666,14 @@ def main() -> int:
     torch.set_num_threads(1)
     _peers.require_weaver()
     name = "quick" if a.quick else "full"
-    s = SETTINGS[name] if a.seeds is None else {**SETTINGS[name], "seeds": list(a.seeds)}
-    if budget_over:
-        s = {**s, "budget": {**s["budget"], **budget_over}}
-    if a.test_root:
-        if not a.name:
-            ap.error("--test-root changes the test set: give the variant a --name (the main grid tests on data/bench)")
-        s = {**s, "test_root": _rel(Path(a.test_root))}  # relative to the repository when inside it, as rows record it
-    if a.max_groups is not None:
-        if not a.name:
-            ap.error(f"--max-groups changes the JEPA models' inputs: give the variant a --name (the main grid uses {MAIN_MAX_GROUPS})")
-        if a.max_groups < 1:
-            ap.error(f"--max-groups must be a positive integer, got {a.max_groups}")
-        s = {**s, "max_groups": a.max_groups}
-    elif not a.name:
-        s = {**s, "max_groups": MAIN_MAX_GROUPS}
-    if a.train_root:
-        if not a.name:
-            ap.error("--train-root changes the training set: give the variant a --name (the main grid trains on data/bench)")
-        s = {**s, "train_root": _rel(Path(a.train_root))}
-    ck = Path(a.backbone) if a.backbone else ROOT / (VARIANT_DEFAULT_BACKBONE if a.name else MAIN_BACKBONE)
+    vname = v.get("name")
+    s = settings(v, a.quick)
+    ck = ROOT / s["backbone"]
     if not ck.is_file():
         raise FileNotFoundError(f"JEPA backbone {ck} not found; make it with benchmarks/pretrain_variant_backbone.py (see its docstring) or pass --backbone")
-    s = {**s, "backbone": _rel(ck)}  # JEPA rows fine-tuned from another backbone are stale
     _SETTINGS_NOW.update(s)
-    suffix = ("_quick" if a.quick else "") + (f"_{a.name}" if a.name else "")
+    FT_OVERRIDES.update(s["ft"])
+    suffix = ("_quick" if a.quick else "") + (f"_{vname}" if vname else "")
     work = Path(a.work) if a.work else ROOT / "data" / "bench_runs" / f"physics{suffix}"
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
@@ -601,13 +684,15 @@ def main() -> int:
     fs = None if a.run_top_jepa or _own_data(s) else reusable_fewshot(s, ck, name)
     jobs = job_list(s, skip_top_jepa=fs is not None)
     from hepjepa.features import TokenizerConfig
-
     from hepjepa.model.checkpoint import load_checkpoint
 
     tok_cfg = TokenizerConfig.from_dict(jepa_tokenizer(load_checkpoint(ck)["config"]["data"]["tokenizer"], s))
     n_jets = json.loads((work / "n_jets.json").read_text()) if (work / "n_jets.json").is_file() else {}
+    own = variant_runs(v, s)
     if a.rerun:
         run_jobs = _rerun_jobs(a.rerun, job_list(s, skip_top_jepa=False), work)
+    elif own is not None:  # a variant file's runs: those not cached are trained
+        run_jobs = [j for j in job_list(s, skip_top_jepa=False) if _key(*j) in set(own)]
     else:
         run_jobs = jobs
     if not a.report_only:
@@ -615,7 +700,7 @@ def main() -> int:
         n_jets.update({t: {k: int(len(v[2])) for k, v in d.items()} for t, d in datas.items()})
         with atomic_path(work / "n_jets.json") as tmp:
             Path(tmp).write_text(json.dumps(n_jets))
-        run_grid(run_jobs, datas, ck, s, work, _part_dir(work, name, a.name), a.workers)
+        run_grid(run_jobs, datas, ck, s, work, _part_dir(work, name, vname), a.workers)
     fs = fs or (None if a.run_top_jepa or _own_data(s) else reusable_fewshot(s, ck, name))
     fs_check = _fewshot_consistency(fs, work) if fs is not None else []
     if fs_check:
@@ -633,7 +718,7 @@ def main() -> int:
                 "without_curve": {_key(r["task"], r["model"], r["fraction"], r["seed"]): r.get("roc_missing", "no curve stored")
                                   for r in rows if "roc" not in r}}
     try:
-        onnx_info = _export_part(work, name, a.name)
+        onnx_info = _export_part(work, name, vname)
     except Exception as e:  # recorded in the JSON and re-raised after the results are written
         onnx_info, export_error = {"error": f"{type(e).__name__}: {e}"}, e
     else:
@@ -641,11 +726,7 @@ def main() -> int:
     goals = _goals(summary)
     out = {
         "mode": name, "tasks": {t: v["title"] for t, v in TASKS.items()}, "models": LABELS,
-        "fractions": s["fractions"], "seeds": s["seeds"],
-        "test_root": s.get("test_root") or "data/bench",
-        "train_root": s.get("train_root") or "data/bench",
-        "max_groups": s.get("max_groups"),
-        "budget_per_fraction": {str(f): dict(zip(("batch_size", "max_epochs", "patience"), b)) for f, b in s["budget"].items()},
+        **recorded(s),
         "budget_note": ("top vs QCD runs every shared fraction; q/g and ten-class use fewer fractions, and the ten-class validation set is "
                         "capped at 50 jets per class, so that the whole grid fits about an hour of CPU on a 2-core machine shared with "
                         "five other engineers' jobs. Same (batch size, max epochs, patience) for every model at a fraction."),
@@ -667,7 +748,7 @@ def main() -> int:
         "roc_eff_s": [round(float(v), 6) for v in ROC_EFF_S], "roc_curves": roc_info,
         "status": "complete" if not missing else (
             f"variant: {len(jobs) - len(missing)} of the grid's {len(jobs)} runs, the ones trained with --rerun; missing_runs lists the rest"
-            if a.name else f"partial: {len(jobs) - len(missing)} of {len(jobs)} runs done; the grid (ordered most "
+            if vname else f"partial: {len(jobs) - len(missing)} of {len(jobs)} runs done; the grid (ordered most "
                            "informative first) was stopped at the deadline, missing_runs lists the rest"),
         "missing_runs": [_key(*j) for j in missing], "runs": rows,
         "total_cpu_s": float(sum(r["cpu_s"] for r in rows)), "wall_s_this_invocation": time.time() - t0,
@@ -676,11 +757,9 @@ def main() -> int:
                             + ("; rows with 'restored' were run on an earlier machine (its load in its JSON at 489ac0d), so their "
                                "cpu_s is not comparable with the others'" if any("restored" in r for r in rows) else "")},
     }
-    if a.name:
-        out["variant"] = a.name
+    if vname:
+        out["variant"] = vname
     path = write_json(f"physics_compare{suffix}", out)
-    _plots.physics_roc(out, path.with_name(path.stem + "_roc.png"))
-    _plots.physics_fewshot(out, path.with_name(path.stem + "_fewshot.png"))
     _table(summary)
     print(json.dumps(goals, indent=1))
     print(f"wrote {path} ({len(missing)} runs missing)")

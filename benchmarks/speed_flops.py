@@ -38,8 +38,9 @@ import json
 import time
 from pathlib import Path
 
-import _common
 import numpy as np
+
+import _common
 
 MODEL_DIR = _common.ROOT / "python" / "hepjepa" / "models" / "default"
 BATCHES = [1, 16, 128, 512, 2048]
@@ -68,7 +69,7 @@ def tagger_flops(backbone: dict, head: dict, n_classes: int, G: int, K: int) -> 
     if head["kind"] != "class_attention":
         raise ValueError(f"head kind {head['kind']!r}: only 'class_attention' is counted")
     F, Hp, D = backbone["num_features"], backbone["pointnet_hidden"], backbone["embed_dim"]
-    H, R, depth = backbone["num_heads"], backbone["num_registers"], backbone["depth"]
+    H, depth = backbone["num_heads"], backbone["depth"]
     hid, T, Dh = int(D * backbone["mlp_ratio"]), backbone["num_registers"] + G, D // backbone["num_heads"]
 
     def lin(n, i, o):  # n rows through Linear(i, o)
@@ -138,7 +139,6 @@ def _matmul_calls(n: int) -> dict:
 def sgemm_peak(n: int = 2048, repeats: int = 5) -> dict:
     """Best single-thread float32 n^3 matmul rate (FLOP/s), by wall clock and CPU time, over torch / numpy / ORT."""
     import torch
-
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)

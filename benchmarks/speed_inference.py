@@ -21,7 +21,7 @@ the less disturbed figure at 1 thread; at 2 threads it sums both threads' CPU ti
 one core, most of it ParT at batch 1024. The runtimes of one (threads, batch) point are timed in 3
 interleaved rounds (``seconds`` split over them), so load from other processes is shared fairly.
 Writes benchmarks/results/speed_inference.json and draws speed_inference.png with make_report's
-figure (the same one the README report draws).
+figure (the same one docs/benchmarks.md links).
 
     .venv/bin/python benchmarks/speed_inference.py [--quick] [--seconds 0.5]
 """
@@ -34,8 +34,9 @@ import os
 import time
 from pathlib import Path
 
-import _common
 import numpy as np
+
+import _common
 from speed_flops import time_both
 
 MODEL_DIR = _common.ROOT / "python" / "hepjepa" / "models" / "default"

@@ -30,8 +30,9 @@ import subprocess
 import sys
 import time
 
-import _common
 import numpy as np
+
+import _common
 
 SIZES = [16, 64, 256, 1024, 2048, 4096]
 QUICK_SIZES = [16, 256]

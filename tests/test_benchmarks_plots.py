@@ -108,7 +108,6 @@ def test_physics_compare_stores_curves_the_plots_read(tmp_path):
     """physics_compare.roc_curve: the pair of each task on the 101-point grid; cached runs get a curve
     from their saved scores only when those scores reproduce the run's AUC."""
     import physics_compare as pc
-
     from hepjepa.downstream.metrics import roc_on_grid
 
     rng = np.random.default_rng(0)

@@ -90,18 +90,24 @@ def test_pipes_in_results_escaped():
     assert table.splitlines()[2] == "| a\\|b | `s.py` | c\\|d |"
 
 
-def test_physics_compare_variant_uses_the_physics_rows(tmp_path):
-    """physics_compare.py --name SUFFIX writes physics_compare_SUFFIX.json: summarised like the main
-    file (not by the generic summariser), labelled with its variant and backbone."""
+def test_physics_compare_variant_is_one_row(tmp_path):
+    """physics_compare_NAME.json (a variant) is one row: labelled by its variant file's ``what`` and
+    the command that reproduces it, with JEPA - ParT in AUC and the fine-tuned runs' val loss; a
+    variant without a file is labelled by its backbone."""
     res = tmp_path / "results"
     res.mkdir()
-    (res / "physics_compare_g24.json").write_text(json.dumps({
-        "mode": "full", "variant": "g24", "jepa": {"backbone": "data/bench_runs/backbone_top_g24/checkpoint.pt"},
-        "summary": [{"task": "top", "model": "finetune", "fraction": 1.0, "n_seeds": 3, "accuracy_mean": 0.9, "accuracy_std": 0.01,
-                     "auc_mean": 0.95, "auc_std": 0.01}]}))
+    cell = {"task": "top", "fraction": 1.0, "accuracy_std": 0.01, "auc_std": 0.01}
+    for name in ("g24", "nofile"):
+        (res / f"physics_compare_{name}.json").write_text(json.dumps({
+            "mode": "full", "variant": name, "jepa": {"backbone": "data/bench_runs/backbone_top_g24/checkpoint.pt"},
+            "summary": [{**cell, "model": "part", "n_seeds": 4, "accuracy_mean": 0.9, "auc_mean": 0.95},
+                        {**cell, "model": "finetune", "n_seeds": 4, "accuracy_mean": 0.91, "auc_mean": 0.96}],
+            "runs": [{"task": "top", "model": "finetune", "fraction": 1.0, "seed": s, "best_val_loss": 0.1 + 0.1 * s} for s in (0, 1)]}))
     rows = make_report.collect_rows(res)
-    assert len(rows) == 1
+    assert len(rows) == 2
     what, script, result = rows[0]
-    assert script == "`physics_compare.py`"
-    assert what == "physics comparison (full; variant g24, backbone data/bench_runs/backbone_top_g24/checkpoint.pt), top, 100% labels, accuracy"
-    assert result.startswith("finetune 0.900")
+    assert script == "`physics_compare.py --variant benchmarks/variants/g24.yaml`"
+    assert what == "physics variant `g24`: a backbone pretrained on 24 groups"
+    assert result == ("top 100%, 4 seeds: part 0.900 (AUC 0.950), finetune 0.910 (AUC 0.960); JEPA - ParT AUC +0.0100 ± 0.0071; "
+                      "JEPA val loss 0.150")
+    assert rows[1][:2] == ("physics variant `nofile`: backbone data/bench_runs/backbone_top_g24/checkpoint.pt", "`physics_compare.py`")

@@ -14,7 +14,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import fewshot  # noqa: E402
 import pretrain_variant_backbone as pvb  # noqa: E402
-
 from hepjepa.train.pretrain import load_config  # noqa: E402
 
 

@@ -12,7 +12,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import _peers  # noqa: E402
-
 from hepjepa.features import DEFAULT_FEATURES, TokenizerConfig, tokenize  # noqa: E402
 
 HAS_WEAVER = importlib.util.find_spec("weaver") is not None
