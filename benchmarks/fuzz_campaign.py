@@ -1,6 +1,6 @@
 """The long fuzz campaign: >= 10,000 seeded hostile cases over the producer, tokeniser, readers and jobs.
 
-The same cases as tests/test_fuzz.py (``hepjepa.testing.fuzz``), more of them. With
+The same cases as tests/testing/test_fuzz.py (``hepjepa.testing.fuzz``), more of them. With
 ``--pythonpath DIR`` it measures another checkout (for example the commit before the hostile
 inputs were handled: ``git worktree add /tmp/old <commit>`` and copy its built ``_core`` module
 into ``/tmp/old/python/hepjepa/``), since the campaign only uses APIs every version has.

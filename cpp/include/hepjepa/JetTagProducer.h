@@ -20,7 +20,7 @@ using ParameterSet = std::map<std::string, ParamValue>;
 
 /// Per-jet tag status (int8) and the value every output holds for an untagged jet.
 /// python/hepjepa/contract.py (TAG_STATUS, UNTAGGED_SCORE) is the source of these numbers:
-/// change them there first, then here (tests/test_bridge_producer.py compares the two).
+/// change them there first, then here (tests/bridge/test_producer.py compares the two).
 /// Only kTagged rows hold model values.
 enum TagStatus : int8_t {
   kTagged = 0,

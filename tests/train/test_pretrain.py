@@ -6,31 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from _synthetic import write_jetclass_jets as _write_jets
 from hepjepa.model.config import ConfigError
 from hepjepa.train.pretrain import OptimConfig, effective_rank, load_config, lr_at, pretrain
-
-
-def _write_jets(path, n=96, seed=0):
-    """JetClass-format ROOT file of jets: two prongs of collimated particles (learnable structure)."""
-    import awkward as ak
-    import uproot
-
-    rng = np.random.default_rng(seed)
-    counts = rng.integers(20, 40, n)
-    px, py, pz, e = [], [], [], []
-    for c in counts:
-        pt0 = rng.uniform(500, 800)
-        prong = rng.integers(0, 2, c)
-        deta = rng.normal(0, 0.05, c) + np.where(prong, 0.2, -0.1) * rng.uniform(0.5, 1.5)
-        dphi = rng.normal(0, 0.05, c) + np.where(prong, -0.15, 0.1)
-        pt = pt0 * rng.dirichlet(np.ones(c))
-        eta, phi = deta, 1.0 + dphi
-        px.append(pt * np.cos(phi)); py.append(pt * np.sin(phi)); pz.append(pt * np.sinh(eta)); e.append(pt * np.cosh(eta))
-    arr = {k: ak.Array([v.astype(np.float32) for v in vals]) for k, vals in zip(("part_px", "part_py", "part_pz", "part_energy"), (px, py, pz, e))}
-    with uproot.recreate(path) as f:
-        f.mktree("tree", {k: "var * float32" for k in arr})
-        f["tree"].extend(arr)
-    return str(path)
 
 
 @pytest.fixture(scope="module")

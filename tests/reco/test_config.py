@@ -239,10 +239,10 @@ def test_link_marks_broken_rows():
 def test_nonfinite_constituents_scored_minus_one(tmp_path, capsys):
     """hepjepa-run: a FatJet with a NaN/inf constituent gets score -1 (never NaN) and is counted."""
     pytest.importorskip("torch")
+    from _synthetic import Tiny
     from hepjepa.deploy import export_onnx
     from hepjepa.features import TokenizerConfig
     from hepjepa.reco.run import run_process
-    from test_coffea_processor import Tiny
 
     tok = TokenizerConfig(group_size=4, max_groups=6)
     export_onnx(Tiny(len(tok.feature_names)), tmp_path / "model", tokenizer_config=tok.to_dict(),

@@ -10,61 +10,12 @@ uproot = pytest.importorskip("uproot")
 torch = pytest.importorskip("torch")
 pytest.importorskip("coffea")
 
+from _synthetic import Tiny
+from _synthetic import write_pfnano as _nano
 from coffea import processor
-
 from hepjepa.coffea import JEPATagProcessor, NanoAODSchema, ONNXJetTagger
 from hepjepa.deploy import export_onnx
 from hepjepa.features import TokenizerConfig
-
-
-def _nano(path, n_events=20, seed=3, corrupt=None):
-    """Write a small PFNano-like file; ``corrupt(data, rng)`` may edit the arrays before writing."""
-    rng = np.random.default_rng(seed)
-    njet = rng.integers(0, 3, n_events)
-    npf = rng.integers(5, 40, n_events)
-    jidx, pidx = [], []
-    for nj, npp in zip(njet, npf):
-        owner = rng.integers(-1, nj, npp) if nj else np.full(npp, -1)
-        sel = np.flatnonzero(owner >= 0)
-        jidx.append(owner[sel].tolist())
-        pidx.append(sel.tolist())
-    n = int(npf.sum())
-    pfc = {f: ak.unflatten(v, npf) for f, v in {
-        "pt": rng.uniform(1, 50, n).astype(np.float32), "eta": rng.normal(0, 0.3, n).astype(np.float32),
-        "phi": rng.normal(0, 0.3, n).astype(np.float32), "mass": np.zeros(n, np.float32),
-        "pdgId": rng.choice([211, -211, 22, 130, 11, -13], n).astype(np.int32)}.items()}
-    nj = int(njet.sum())
-    data = {
-        "run": np.ones(n_events, np.uint32), "luminosityBlock": np.ones(n_events, np.uint32),
-        "event": np.arange(n_events, dtype=np.uint64), "genWeight": rng.uniform(0.5, 1.5, n_events).astype(np.float32),
-        "FatJet": ak.zip({f: ak.unflatten(v, njet) for f, v in {
-            "pt": rng.uniform(300, 900, nj).astype(np.float32), "eta": rng.normal(0, 1, nj).astype(np.float32),
-            "phi": rng.uniform(-3, 3, nj).astype(np.float32), "mass": rng.uniform(10, 200, nj).astype(np.float32),
-            "msoftdrop": rng.uniform(10, 200, nj).astype(np.float32), "truthLabel": rng.choice([0, 8], nj).astype(np.int32)}.items()}),
-        "PFCands": ak.zip(pfc),
-        "FatJetPFCands": ak.zip({"jetIdx": ak.Array(jidx), "pFCandsIdx": ak.Array(pidx)}),
-    }
-    if corrupt is not None:
-        corrupt(data, rng)
-    with uproot.recreate(path) as f:
-        f.mktree("Events", {k: getattr(v, "dtype", None) or v.type for k, v in data.items()},
-                 counter_name=lambda c: f"n{c}", field_name=lambda c, fld: f"{c}_{fld}")
-        f["Events"].extend(data)
-    return data
-
-
-class Tiny(torch.nn.Module):
-    def __init__(self, n_feat):
-        super().__init__()
-        torch.manual_seed(0)
-        self.lin = torch.nn.Linear(n_feat, 2)
-        self.c = torch.nn.Linear(2, 2)
-
-    def forward(self, features, particle_mask, group_mask, centers, pair_features):
-        h = (self.lin(features) * particle_mask.unsqueeze(-1)).sum(2)  # (B, G, 2)
-        h = h + self.c(centers) * group_mask.unsqueeze(-1)  # (B, G, 2)
-        h = h.sum(1) / group_mask.sum(1, keepdim=True) + 0.01 * pair_features.sum((1, 2, 3)).unsqueeze(-1)  # (B, 2)
-        return torch.softmax(h, dim=-1)  # (B, 2)
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,11 @@ uproot = pytest.importorskip("uproot")
 torch = pytest.importorskip("torch")
 pytest.importorskip("coffea")
 
+from _synthetic import Tiny  # noqa: E402  (tiny model + synthetic PFNano events)
+from _synthetic import write_pfnano as _nano
 from hepjepa.analysis import TagInputError, _summary, run_tag, tag_cli  # noqa: E402  # noqa: E402
 from hepjepa.deploy import export_onnx  # noqa: E402
 from hepjepa.features import TokenizerConfig  # noqa: E402
-from test_coffea_processor import Tiny, _nano  # noqa: E402  (tiny model + synthetic PFNano events)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import awkward as ak
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import _peers  # noqa: E402
 from hepjepa.features import DEFAULT_FEATURES, TokenizerConfig, tokenize  # noqa: E402
 

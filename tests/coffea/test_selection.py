@@ -19,9 +19,9 @@ ak = pytest.importorskip("awkward")
 uproot = pytest.importorskip("uproot")
 pytest.importorskip("coffea")
 
-from coffea import processor  # noqa: E402
 from coffea.nanoevents import NanoEventsFactory  # noqa: E402
 
+from coffea import processor  # noqa: E402
 from hepjepa.coffea import JEPATagProcessor, NanoAODSchema, ONNXJetTagger  # noqa: E402
 from hepjepa.contract import UNTAGGED_SCORE  # noqa: E402
 from hepjepa.deploy import JetTagger, shipped_model_dir  # noqa: E402
@@ -35,8 +35,8 @@ REAL = ("nano_tt_v15.root", "pfnano.root")
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     """NanoAOD from our own generator (PFNano layout) plus a synthetic file whose mapping is out of jet order."""
+    from _synthetic import write_pfnano as _nano
     from hepjepa.generate import write_jets
-    from test_coffea_processor import _nano
 
     d = tmp_path_factory.mktemp("gen")
     write_jets("tbqq", 12, 5, d / "gen.root", format="nanoaod", progress=False)
@@ -63,7 +63,7 @@ def reference(path: str, tmp_path_factory=None) -> dict:
         from hepjepa.reco.run import load_config, run_process
 
         out = Path(tempfile.mkdtemp()) / "tags.root"
-        cfg = Path(__file__).resolve().parents[1] / "reco" / "inference_cfg.py"
+        cfg = Path(__file__).resolve().parents[2] / "reco" / "inference_cfg.py"
         summary = run_process(load_config(cfg, [f"inputFiles={path}", f"outputFile={out}"]), quiet=True)
         t = uproot.open(out)["Events"]
         _REFERENCE[path] = {"probTbqq": t["FatJet_jepaTags_probTbqq"].array(), "probQCD": t["FatJet_jepaTags_probQCD"].array(),
@@ -223,8 +223,8 @@ def test_jets_without_constituents_marked_on_every_path():
 
 def test_broken_link_marked_not_dropped(tmp_path):
     """A mapping row past its event's candidates or FatJets: those FatJets are marked and counted on every path."""
+    from _synthetic import write_pfnano as _nano
     from hepjepa.data import FormatError, read_jets
-    from test_coffea_processor import _nano
 
     broken = {}
 

@@ -1,7 +1,7 @@
 """Hostile inputs on the Python side: damaged files, hostile configs, half-written outputs, kills.
 
 One regression test per finding of the fuzz campaign (the C++ producer's own findings are in
-test_bridge_producer.py / test_bridge_runtime.py; the bounded campaign itself in test_fuzz.py).
+tests/bridge/test_producer.py / test_runtime.py; the bounded campaign itself in tests/testing/test_fuzz.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ uproot = pytest.importorskip("uproot")
 from hepjepa.data import FormatError, read_jets  # noqa: E402
 from hepjepa.testing import fuzz  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -203,9 +203,9 @@ def test_killed_writer_leaves_nothing_the_next_one_keeps(tmp_path):
 def test_export_killed_halfway_leaves_the_old_pair(tmp_path, monkeypatch):
     """An export that dies between writing model.onnx and preprocess.json: the directory keeps its previous, matching pair."""
     torch = pytest.importorskip("torch")
+    from _synthetic import Tiny
     from hepjepa.deploy import export, export_onnx, validate_preprocess
     from hepjepa.features import TokenizerConfig
-    from test_coffea_processor import Tiny
 
     tok = TokenizerConfig(group_size=4, max_groups=6)
     kw = dict(tokenizer_config=tok.to_dict(), flav_names=["probQCD", "probTbqq"], group_size=4, n_features=len(tok.feature_names))
@@ -244,10 +244,10 @@ def test_missing_branches_name_the_file(tmp_path):
 def test_jet_tagger_takes_the_producers_status(tmp_path):
     """A jet with no real group and a jet whose score overflows: marked with their reasons on both backends, never scored."""
     pytest.importorskip("torch")
+    from _synthetic import Tiny
     from hepjepa.deploy import JetTagger, export_onnx
     from hepjepa.deploy.export import example_inputs
     from hepjepa.features import TokenizerConfig
-    from test_coffea_processor import Tiny
 
     tok = TokenizerConfig(group_size=4, max_groups=6)
     nf = len(tok.feature_names)

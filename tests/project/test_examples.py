@@ -17,7 +17,7 @@ pytest.importorskip("coffea")
 pytest.importorskip("pythia8mc")
 torch = pytest.importorskip("torch")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load(name):
@@ -34,9 +34,9 @@ def model(tmp_path_factory):
     try:
         return shipped_model_dir()
     except ShippedModelMissingError:
+        from _synthetic import Tiny
         from hepjepa.deploy import export_onnx
         from hepjepa.features import TokenizerConfig
-        from test_coffea_processor import Tiny
 
         tok = TokenizerConfig(group_size=4, max_groups=6)
         nf = len(tok.feature_names)
