@@ -78,3 +78,20 @@ def write_jetclass_jets(path, n=96, seed=0):
         f.mktree("tree", {k: "var * float32" for k in arr})
         f["tree"].extend(arr)
     return str(path)
+
+
+def export_tiny(model_dir):
+    """Export :class:`Tiny` as a top-vs-QCD tagger (probQCD, probTbqq) with small tokeniser settings
+    (4 particles a group, at most 6 groups) into ``model_dir`` (model.onnx + preprocess.json).
+
+    Returns:
+        (model_dir, its TokenizerConfig).
+    """
+    from hepjepa.deploy import export_onnx
+    from hepjepa.features import TokenizerConfig
+
+    tok = TokenizerConfig(group_size=4, max_groups=6)
+    nf = len(tok.feature_names)
+    export_onnx(Tiny(nf), model_dir, tokenizer_config=tok.to_dict(), flav_names=["probQCD", "probTbqq"],
+                group_size=4, n_features=nf, n_groups=4)
+    return model_dir, tok

@@ -13,20 +13,15 @@ uproot = pytest.importorskip("uproot")
 torch = pytest.importorskip("torch")
 pytest.importorskip("coffea")
 
-from _synthetic import Tiny  # noqa: E402  (tiny model + synthetic PFNano events)
+from _synthetic import export_tiny  # tiny model + synthetic PFNano events
 from _synthetic import write_pfnano as _nano
-from hepjepa.analysis import TagInputError, _summary, run_tag, tag_cli  # noqa: E402  # noqa: E402
-from hepjepa.deploy import export_onnx  # noqa: E402
-from hepjepa.features import TokenizerConfig  # noqa: E402
+from hepjepa.analysis import TagInputError, _summary, run_tag, tag_cli
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     d = tmp_path_factory.mktemp("tag")
-    tok = TokenizerConfig(group_size=4, max_groups=6)
-    nf = len(tok.feature_names)
-    export_onnx(Tiny(nf), d / "model", tokenizer_config=tok.to_dict(), flav_names=["probQCD", "probTbqq"],
-                group_size=4, n_features=nf, n_groups=4)
+    export_tiny(d / "model")
     data = {"a": _nano(d / "a.root", seed=3), "b": _nano(d / "b.root", seed=4)}
     return d, data
 

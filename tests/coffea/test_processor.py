@@ -10,21 +10,16 @@ uproot = pytest.importorskip("uproot")
 torch = pytest.importorskip("torch")
 pytest.importorskip("coffea")
 
-from _synthetic import Tiny
+from _synthetic import Tiny, export_tiny
 from _synthetic import write_pfnano as _nano
 from coffea import processor
 from hepjepa.coffea import JEPATagProcessor, NanoAODSchema, ONNXJetTagger
-from hepjepa.deploy import export_onnx
-from hepjepa.features import TokenizerConfig
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     d = tmp_path_factory.mktemp("coffea")
-    tok = TokenizerConfig(group_size=4, max_groups=6)
-    nf = len(tok.feature_names)
-    export_onnx(Tiny(nf), d / "model", tokenizer_config=tok.to_dict(), flav_names=["probQCD", "probTbqq"],
-                group_size=4, n_features=nf, n_groups=4)
+    export_tiny(d / "model")
     _nano(d / "a.root", seed=3)
     _nano(d / "b.root", seed=4)
     return d

@@ -118,6 +118,7 @@ def test_save_load_roundtrip(tmp_path):
         load_tagger(tmp_path / "bad.pt")
 
 
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")  # shape checks of forward() are trace constants
 def test_onnx_export_matches_torch(tmp_path):
     ort = pytest.importorskip("onnxruntime")
     tagger, _ = _small_tagger("finetune")

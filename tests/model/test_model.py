@@ -104,6 +104,7 @@ def test_checkpoint_rebuilds_backbone(tmp_path):
     assert bb.num_registers == 3
 
 
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")  # shape checks of forward() are trace constants
 @pytest.mark.parametrize("backend,bias", [("softmax", True), ("linear", False)])
 def test_onnx_export_matches_torch(tmp_path, backend, bias):
     import numpy as np

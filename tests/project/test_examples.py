@@ -34,16 +34,9 @@ def model(tmp_path_factory):
     try:
         return shipped_model_dir()
     except ShippedModelMissingError:
-        from _synthetic import Tiny
-        from hepjepa.deploy import export_onnx
-        from hepjepa.features import TokenizerConfig
+        from _synthetic import export_tiny
 
-        tok = TokenizerConfig(group_size=4, max_groups=6)
-        nf = len(tok.feature_names)
-        d = tmp_path_factory.mktemp("ex") / "model"
-        export_onnx(Tiny(nf), d, tokenizer_config=tok.to_dict(), flav_names=["probQCD", "probTbqq"],
-                    group_size=4, n_features=nf, n_groups=4)
-        return d
+        return export_tiny(tmp_path_factory.mktemp("ex") / "model")[0]
 
 
 def _finite(x):

@@ -244,15 +244,12 @@ def test_missing_branches_name_the_file(tmp_path):
 def test_jet_tagger_takes_the_producers_status(tmp_path):
     """A jet with no real group and a jet whose score overflows: marked with their reasons on both backends, never scored."""
     pytest.importorskip("torch")
-    from _synthetic import Tiny
-    from hepjepa.deploy import JetTagger, export_onnx
+    from _synthetic import export_tiny
+    from hepjepa.deploy import JetTagger
     from hepjepa.deploy.export import example_inputs
-    from hepjepa.features import TokenizerConfig
 
-    tok = TokenizerConfig(group_size=4, max_groups=6)
+    _, tok = export_tiny(tmp_path / "m")
     nf = len(tok.feature_names)
-    export_onnx(Tiny(nf), tmp_path / "m", tokenizer_config=tok.to_dict(), flav_names=["probQCD", "probTbqq"],
-                group_size=4, n_features=nf, n_groups=4)
     x = example_inputs(4, 4, nf, batch=3, seed=2)
     x["group_mask"][1] = 0.0  # no real group
     x["particle_mask"][1] = 0.0

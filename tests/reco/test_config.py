@@ -239,14 +239,10 @@ def test_link_marks_broken_rows():
 def test_nonfinite_constituents_scored_minus_one(tmp_path, capsys):
     """hepjepa-run: a FatJet with a NaN/inf constituent gets score -1 (never NaN) and is counted."""
     pytest.importorskip("torch")
-    from _synthetic import Tiny
-    from hepjepa.deploy import export_onnx
-    from hepjepa.features import TokenizerConfig
+    from _synthetic import export_tiny
     from hepjepa.reco.run import run_process
 
-    tok = TokenizerConfig(group_size=4, max_groups=6)
-    export_onnx(Tiny(len(tok.feature_names)), tmp_path / "model", tokenizer_config=tok.to_dict(),
-                flav_names=["probQCD", "probTbqq"], group_size=4, n_features=len(tok.feature_names), n_groups=4)
+    export_tiny(tmp_path / "model")
     src = tmp_path / "in.root"
     data = _write_nano(src, n_events=12, seed=7)
     # poison: the first PF candidate of the first mapped FatJet gets pt = NaN

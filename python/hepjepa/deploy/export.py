@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -223,10 +224,18 @@ def export_onnx(
     # halfway never leaves a model.onnx beside the preprocess.json of another model
     with atomic_dir(out_dir, own=("model.onnx", "preprocess.json")) as tmp_dir:
         onnx_path = tmp_dir / "model.onnx"
-        torch.onnx.export(
-            _keep_all_inputs(model), args, str(onnx_path), input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
-            dynamic_axes=DYNAMIC_AXES, opset_version=OPSET, dynamo=False, do_constant_folding=True,
-        )
+        with warnings.catch_warnings():
+            # the TorchScript exporter on purpose: torch's dynamo exporter fails on attention with an
+            # additive pairwise bias; torch warns about the choice on every export
+            warnings.filterwarnings("ignore", message="You are using the legacy TorchScript-based ONNX export",
+                                    category=DeprecationWarning)
+            # forward()'s checks of its input shapes (eager callers' mistakes) are constants of the
+            # trace, as they should be: the exported graph's shapes are checked by ONNX Runtime
+            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+            torch.onnx.export(
+                _keep_all_inputs(model), args, str(onnx_path), input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
+                dynamic_axes=DYNAMIC_AXES, opset_version=OPSET, dynamo=False, do_constant_folding=True,
+            )
         graph_model = onnx.load(str(onnx_path))
         onnx.checker.check_model(graph_model, full_check=True)
         got = [i.name for i in graph_model.graph.input]
