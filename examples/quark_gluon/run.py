@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # examples/_examples_common.py
 from _examples_common import parser, run_example  # noqa: E402
+
 from hepjepa.coffea import JEPATagProcessor  # noqa: E402
 
 QG_SEED = 3303

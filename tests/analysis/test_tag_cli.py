@@ -15,6 +15,7 @@ pytest.importorskip("coffea")
 
 from _synthetic import export_tiny  # tiny model + synthetic PFNano events
 from _synthetic import write_pfnano as _nano
+
 from hepjepa.analysis import TagInputError, _summary, run_tag, tag_cli
 
 
@@ -225,6 +226,7 @@ def test_cli_user_errors_are_one_line(setup, tmp_path, capsys):
 
 def test_nanoaod_without_pf_candidates_names_both_layouts(setup, tmp_path, capsys):
     from _samples import coffea_sample
+
     from hepjepa.cli import main
 
     d, _ = setup

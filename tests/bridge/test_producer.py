@@ -7,7 +7,6 @@ import threading
 import numpy as np
 import onnxruntime
 import pytest
-
 from _onnx_models import (
     MULTI_OUTPUTS,
     N_CLASSES,
@@ -20,6 +19,7 @@ from _onnx_models import (
     write_preprocess,
     write_tagger,
 )
+
 from hepjepa.bridge import JetTagProducer
 
 FLAV = [f"prob{i}" for i in range(N_CLASSES)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import onnxruntime
 import pytest
-
 from _onnx_models import random_inputs, write_tagger
+
 from hepjepa.bridge import ONNXRuntime, ort_version
 
 

@@ -13,6 +13,7 @@ pytest.importorskip("coffea")
 from _synthetic import Tiny, export_tiny
 from _synthetic import write_pfnano as _nano
 from coffea import processor
+
 from hepjepa.coffea import JEPATagProcessor, NanoAODSchema, ONNXJetTagger
 
 

@@ -19,9 +19,9 @@ ak = pytest.importorskip("awkward")
 uproot = pytest.importorskip("uproot")
 pytest.importorskip("coffea")
 
+from coffea import processor  # noqa: E402
 from coffea.nanoevents import NanoEventsFactory  # noqa: E402
 
-from coffea import processor  # noqa: E402
 from hepjepa.coffea import JEPATagProcessor, NanoAODSchema, ONNXJetTagger  # noqa: E402
 from hepjepa.contract import UNTAGGED_SCORE  # noqa: E402
 from hepjepa.deploy import JetTagger, shipped_model_dir  # noqa: E402
@@ -36,6 +36,7 @@ REAL = ("nano_tt_v15.root", "pfnano.root")
 def generated(tmp_path_factory):
     """NanoAOD from our own generator (PFNano layout) plus a synthetic file whose mapping is out of jet order."""
     from _synthetic import write_pfnano as _nano
+
     from hepjepa.generate import write_jets
 
     d = tmp_path_factory.mktemp("gen")
@@ -182,9 +183,9 @@ def test_chunking_and_paths_agree(sample, tmp_path):
 
 def test_hepjepa_tag_histogram_equals_hepjepa_run(tmp_path):
     """hepjepa tag on a real file fills exactly the scores hepjepa-run writes."""
+    from _samples import coffea_sample
     from coffea.util import load
 
-    from _samples import coffea_sample
     from hepjepa.cli import main
 
     path = coffea_sample("nano_tt_v15.root")
@@ -204,6 +205,7 @@ def test_hepjepa_tag_histogram_equals_hepjepa_run(tmp_path):
 def test_jets_without_constituents_marked_on_every_path():
     """nano_tt_v15.root has FatJets with nConstituents > 0 and no FatJetPFCand row: never a real-looking score."""
     from _samples import coffea_sample
+
     from hepjepa.data import read_jets
 
     path = coffea_sample("nano_tt_v15.root")
@@ -224,6 +226,7 @@ def test_jets_without_constituents_marked_on_every_path():
 def test_broken_link_marked_not_dropped(tmp_path):
     """A mapping row past its event's candidates or FatJets: those FatJets are marked and counted on every path."""
     from _synthetic import write_pfnano as _nano
+
     from hepjepa.data import FormatError, read_jets
 
     broken = {}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 
+import _features_reference as ref
 import awkward as ak
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import _features_reference as ref
 from hepjepa.features import MODEL_INPUTS, FeatureSpec, TokenizerConfig, Tokens, _kernels, tokenize, tokenize_flat
 
 

@@ -129,6 +129,7 @@ def test_zero_events_write_an_empty_tree(bases, tmp_path):
 def test_rntuple_and_ttree_give_the_same_scores(tmp_path):
     """coffea's PFNano test file as TTree and as RNTuple: hepjepa-run and hepjepa tag read both alike."""
     from _samples import coffea_sample
+
     from hepjepa.cli import main
 
     tt, rn = coffea_sample("pfnano.root"), coffea_sample("pfnano_rntuple.root")
@@ -204,6 +205,7 @@ def test_export_killed_halfway_leaves_the_old_pair(tmp_path, monkeypatch):
     """An export that dies between writing model.onnx and preprocess.json: the directory keeps its previous, matching pair."""
     torch = pytest.importorskip("torch")
     from _synthetic import Tiny
+
     from hepjepa.deploy import export, export_onnx, validate_preprocess
     from hepjepa.features import TokenizerConfig
 
@@ -245,6 +247,7 @@ def test_jet_tagger_takes_the_producers_status(tmp_path):
     """A jet with no real group and a jet whose score overflows: marked with their reasons on both backends, never scored."""
     pytest.importorskip("torch")
     from _synthetic import export_tiny
+
     from hepjepa.deploy import JetTagger
     from hepjepa.deploy.export import example_inputs
 
@@ -285,8 +288,9 @@ def test_sha256_mismatch_refused_with_an_opt_out(tmp_path):
 
 def test_old_readme_snippet_points_to_the_right_form_and_marks_empty_jets():
     """The old README path (tokenize with default settings, then the producer): an error naming the fix; empty jets -1."""
-    import hepjepa
     from _samples import coffea_sample
+
+    import hepjepa
     from hepjepa.deploy import JetTagger, shipped_model_dir
     from hepjepa.features import TokenizerConfig, tokenize
 

@@ -240,6 +240,7 @@ def test_nonfinite_constituents_scored_minus_one(tmp_path, capsys):
     """hepjepa-run: a FatJet with a NaN/inf constituent gets score -1 (never NaN) and is counted."""
     pytest.importorskip("torch")
     from _synthetic import export_tiny
+
     from hepjepa.reco.run import run_process
 
     export_tiny(tmp_path / "model")

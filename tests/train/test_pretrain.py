@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from _synthetic import write_jetclass_jets as _write_jets
+
 from hepjepa.model.config import ConfigError
 from hepjepa.train.pretrain import OptimConfig, effective_rank, load_config, lr_at, pretrain
 

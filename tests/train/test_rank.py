@@ -6,8 +6,8 @@ import json
 
 import pytest
 import torch
-
 from _synthetic import write_jetclass_jets as _write_jets
+
 from hepjepa.train.pretrain import load_config, pretrain
 from hepjepa.train.rank import load_unlabelled_tokens, rank_checkpoints
 
