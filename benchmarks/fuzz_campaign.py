@@ -7,12 +7,11 @@ into ``/tmp/old/python/hepjepa/``), since the campaign only uses APIs every vers
 
 Writes ``benchmarks/results/fuzz_campaign.json`` (``--name`` to write another file):
 
-    python benchmarks/fuzz_campaign.py --cases 2500 [--targets ...] [--pythonpath /tmp/old/python --name fuzz_campaign_before]
+    python -m benchmarks.fuzz_campaign --cases 2500 [--targets ...] [--pythonpath /tmp/old/python --name fuzz_campaign_before]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -20,21 +19,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, write_json  # noqa: E402
+from benchmarks._common import ROOT, cli, machine, write_json
 
-HERE = Path(__file__).resolve().parent
-FUZZ = HERE.parent / "python" / "hepjepa" / "testing" / "fuzz.py"
+FUZZ = ROOT / "python" / "hepjepa" / "testing" / "fuzz.py"
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cases", type=int, default=2500, help="cases per target (4 targets: 2500 -> 10,000)")
-    p.add_argument("--targets", nargs="+", default=["producer", "tokenizer", "readers", "jobs"])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--pythonpath", help="measure the hepjepa found here instead of the installed one")
-    p.add_argument("--name", default="fuzz_campaign", help="results file name")
-    a = p.parse_args(argv)
+def run(a) -> int:
+    """Run the campaign in a subprocess and write the JSON."""
     env = dict(os.environ)
     if a.pythonpath:
         env["PYTHONPATH"] = a.pythonpath
@@ -53,10 +44,18 @@ def main(argv=None) -> int:
                     "probability for an empty jet); untyped: another error type; unnamed: the documented type without "
                     "the input's name; refused: a valid input raised; undetectable: a changed value in bytes the format "
                     "does not checksum"}
-    path = write_json(a.name, res)
+    path = write_json(a.name, res, a.results)
     print(f"{res['cases']} cases: " + ", ".join(f"{v} {k}" for k, v in total.items() if v) + f"; wrote {path}")
     return 0
 
 
+def _args(p):
+    p.add_argument("--cases", type=int, default=2500, help="cases per target (4 targets: 2500 -> 10,000)")
+    p.add_argument("--targets", nargs="+", default=["producer", "tokenizer", "readers", "jobs"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--pythonpath", help="measure the hepjepa found here instead of the installed one")
+    p.add_argument("--name", default="fuzz_campaign", help="results file name")
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(cli(__doc__, {"fuzz_campaign": (_args, run)}))

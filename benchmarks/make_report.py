@@ -13,7 +13,7 @@ The page's region between ``<!-- results:begin ... -->`` and ``<!-- results:end 
 a ``what | script | result`` table followed by links to the plots; the rest of the page is left
 byte-for-byte as it was.
 
-    .venv/bin/python benchmarks/make_report.py [--results DIR] [--readme docs/benchmarks.md] [--no-plots]
+    python -m benchmarks.make_report [--results DIR] [--readme docs/benchmarks.md] [--no-plots]
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import argparse
 import json
 import os
 import re
-import sys
 from pathlib import Path
 
+from benchmarks._common import COMMANDS
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # _plots
 BEGIN = re.compile(r"^<!-- results:begin.*?-->\s*$", re.M)
 END = "<!-- results:end -->"
 
@@ -250,7 +250,17 @@ def _backbone_selection(d):
     return out
 
 
+def _fuzz_campaign(d):
+    code = f" (code of commit {d['commit']})" if d.get("commit") else ""
+    out = []
+    for t in d["targets"]:
+        found = ", ".join(f"{v} {k}" for k, v in t["counts"].items() if v)
+        out.append((f"fuzz campaign{code}: {t['target']}, {t['cases']} seeded cases (seed {d['seed']})", found))
+    return out
+
+
 SUMMARISERS = {
+    "fuzz_campaign": _fuzz_campaign, "fuzz_campaign_before": _fuzz_campaign,
     "backbone_selection": _backbone_selection,
     "bridge_throughput": _bridge_throughput, "bridge_memory": _bridge_memory, "features_throughput": _features_throughput,
     "readers_throughput": _readers_throughput, "generator_throughput": _generator_throughput,
@@ -279,7 +289,7 @@ def collect_rows(results: Path) -> list[tuple[str, str, str]]:
         if re.fullmatch(r"physics_compare_few10_.+_g24ft", base) and (Path(results) / "backbone_selection.json").is_file():
             continue  # one pretraining run's few-shot rows each: backbone_selection.json's rows summarise them all
         variant = base[len("physics_compare_"):] if base.startswith("physics_compare_") else None
-        if variant:  # a variant: physics_compare.py --variant variants/NAME.yaml (or --name NAME)
+        if variant:  # a variant: python -m benchmarks.physics_compare --variant benchmarks/variants/NAME.yaml
             base = "physics_compare"
         try:
             data = json.loads(path.read_text())
@@ -288,9 +298,15 @@ def collect_rows(results: Path) -> list[tuple[str, str, str]]:
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, ZeroDivisionError) as e:
             print(f"note: skipping {path.name}: {type(e).__name__}: {e}")
             continue
-        script = f"`{base}.py`" if (ROOT / "benchmarks" / f"{base}.py").is_file() else f"`{path.name}`"
-        if variant and _variant_file(variant).is_file():
-            script = f"`physics_compare.py --variant benchmarks/variants/{variant}.yaml`"
+        if base in COMMANDS:
+            script = f"`{COMMANDS[base]}`"
+        elif (ROOT / "benchmarks" / f"{base}.py").is_file():
+            script = f"`python -m benchmarks.{base}`"
+        else:
+            script = f"`{path.name}`"
+        vfile = variant or (None if base == "physics_compare" else base)
+        if vfile and _variant_file(vfile).is_file():  # a variant of the grid runner
+            script = f"`python -m benchmarks.physics_compare --variant benchmarks/variants/{vfile}.yaml`"
         rows += [(what, script, res) for what, res in got]
     return rows
 
@@ -342,7 +358,7 @@ def make_plots(results: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    import _plots
+    from benchmarks import _plots
 
     written = []
 

@@ -330,7 +330,7 @@ A HEP-JEPA backbone (embedding {bcfg['embed_dim']}, {bcfg['depth']} blocks, {bcf
 {bcfg['num_registers']} registers, ParT-style pair bias; {n_params:,} parameters with the head), self-supervised on generated jets of ten
 JetClass-like classes, fine-tuned with a class-attention head to separate hadronic top jets (JetClass
 `Tbqq`) from QCD jets. It is the backbone of the issue-6 physics benchmarks' main grid
-(`benchmarks/physics_compare.py`), fine-tuned on all 20000 labelled jets of `data/bench_top`.
+(`python -m benchmarks.physics_compare`), fine-tuned on all 20000 labelled jets of `data/bench_top`.
 
 ## Recipe
 Made by the recipe in `examples/shipped_model/`: `config.yaml` holds every stage's settings (data sets,
@@ -373,7 +373,7 @@ Test: data/bench_top's 5000 test jets, used only for the metrics below.
 
 ## Training
 Pretraining (`pretrain_config.yaml`, the recipe's `pretrain.yaml`: `benchmarks/configs/fewshot_pretrain.yaml`
-with fewshot.py's recipe, masks.n_targets={pcfg['masks']['n_targets']}, context {pcfg['masks']['context_scale']}), batch
+with the benchmarks' pretraining recipe (`benchmarks/_grid.py`), masks.n_targets={pcfg['masks']['n_targets']}, context {pcfg['masks']['context_scale']}), batch
 {pcfg['optim']['batch_size']}, {pcfg['optim']['total_steps']} steps, lr {pcfg['optim']['lr']}, seed {seed}
 (final JEPA loss {backbone['log'][-1]['loss']:.4f}, target std {backbone['log'][-1]['target_std']:.3f}; {f'{pre_s / 60:.1f} min of training-loop wall time' if pre_s else 'time not logged'}):
 ```

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
-import sys
-from pathlib import Path
 
 import awkward as ak
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import _peers  # noqa: E402
-from hepjepa.features import DEFAULT_FEATURES, TokenizerConfig, tokenize  # noqa: E402
+from benchmarks import _peers
+from hepjepa.features import DEFAULT_FEATURES, TokenizerConfig, tokenize
 
 HAS_WEAVER = importlib.util.find_spec("weaver") is not None
 needs_weaver = pytest.mark.skipif(not HAS_WEAVER, reason="weaver-core not installed (pip install --no-deps weaver-core==0.5.3)")

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import _plots  # noqa: E402
+from benchmarks import _plots
 
 GRID = np.linspace(0, 1, 11)
 
@@ -107,7 +103,7 @@ def test_physics_roc_and_fewshot_from_json(tmp_path):
 def test_physics_compare_stores_curves_the_plots_read(tmp_path):
     """physics_compare.roc_curve: the pair of each task on the 101-point grid; cached runs get a curve
     from their saved scores only when those scores reproduce the run's AUC."""
-    import physics_compare as pc
+    from benchmarks import physics_compare as pc
     from hepjepa.downstream.metrics import roc_on_grid
 
     rng = np.random.default_rng(0)

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import make_report  # noqa: E402
+from benchmarks import make_report
 
 HEAD = "# Title\n\nSome text | with a pipe.\n\n<!-- results:begin (generated; do not edit) -->\n"
 TAIL = "<!-- results:end -->\n\n## After\n\nMore text.\n"
@@ -57,7 +53,7 @@ def test_region_replaced_rest_untouched(tmp_path, capsys):
     region = text[len(HEAD): -len(TAIL)]
     assert "old | table" not in region
     assert region.startswith("| what | script | result |\n|---|---|---|\n")
-    assert "memory growth over 100k producer calls | `bridge_memory.py` | 0.004% |" in region
+    assert "memory growth over 100k producer calls | `" in region and "| 0.004% |" in region
     assert "linear: up to 4096 particles, time slope 1.00, memory slope 1.00 (load avg 3.0 on 2 cores)" in region
     assert "cpp 6.4e+03, ort 6.4e+03" in region  # batch 64: 100 * 64 jets/s
     assert "speed 12.5" in region  # generic row of an unknown benchmark
@@ -106,8 +102,8 @@ def test_physics_compare_variant_is_one_row(tmp_path):
     rows = make_report.collect_rows(res)
     assert len(rows) == 2
     what, script, result = rows[0]
-    assert script == "`physics_compare.py --variant benchmarks/variants/g24.yaml`"
+    assert script == "`python -m benchmarks.physics_compare --variant benchmarks/variants/g24.yaml`"
     assert what == "physics variant `g24`: a backbone pretrained on 24 groups"
     assert result == ("top 100%, 4 seeds: part 0.900 (AUC 0.950), finetune 0.910 (AUC 0.960); JEPA - ParT AUC +0.0100 ± 0.0071; "
                       "JEPA val loss 0.150")
-    assert rows[1][:2] == ("physics variant `nofile`: backbone data/bench_runs/backbone_top_g24/checkpoint.pt", "`physics_compare.py`")
+    assert rows[1][:2] == ("physics variant `nofile`: backbone data/bench_runs/backbone_top_g24/checkpoint.pt", "`python -m benchmarks.physics_compare`")

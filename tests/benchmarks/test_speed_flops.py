@@ -1,19 +1,14 @@
-"""benchmarks/speed_flops.py: the analytic FLOP count is the one the model code performs, and the ORT
-profile summary adds up."""
+"""benchmarks/inference.py flops: the analytic FLOP count is the one the model code performs, and the ORT
+profile summary adds up; benchmarks/_common.time_calls times what it is given."""
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import speed_flops  # noqa: E402
+from benchmarks import _common, inference  # noqa: E402
 
 TOK = {"group_size": 4, "max_groups": 5}
 
@@ -40,25 +35,25 @@ def test_analytic_flops_equal_flop_counter(backbone, G, K):
     model, bb, hc = _tagger(**backbone)
     x = example_inputs(G, K, 13, batch=2, seed=0)
     x["group_mask"][:] = 1.0
-    counted = speed_flops.counted_flops(model, x) / 2  # per jet
-    fl = speed_flops.tagger_flops(bb, hc, 3, G, K)
+    counted = inference.counted_flops(model, x) / 2  # per jet
+    fl = inference.tagger_flops(bb, hc, 3, G, K)
     assert fl["total"] == counted
     assert fl["total"] == sum(v for k, v in fl.items() if k != "total")
 
 
 def test_tagger_flops_refuses_other_heads():
     with pytest.raises(ValueError, match="'linear'"):
-        speed_flops.tagger_flops({}, {"kind": "linear"}, 2, 4, 4)
+        inference.tagger_flops({}, {"kind": "linear"}, 2, 4, 4)
 
 
-def test_time_both_counts_calls_and_cpu_time():
+def test_time_calls_counts_calls_and_cpu_time():
     calls = []
 
     def busy():
         calls.append(1)
         sum(range(20000))  # burns CPU, so CPU time is > 0
 
-    wall, cpu = speed_flops.time_both(busy, 0.0, min_calls=4, warmup=2)
+    wall, cpu = _common.time_calls(busy, 0.0, min_calls=4, warmup=2)
     assert len(calls) == 6 and wall.shape == cpu.shape == (4,)
     assert (cpu > 0).all() and (wall > 0).all()
 
@@ -71,10 +66,10 @@ def test_ort_profile_shares_add_up(tmp_path):
     model, bb, hc = _tagger()
     export_onnx(model, tmp_path, tokenizer_config=TOK, flav_names=["probQCD", "probTbqq", "probWqq"], group_size=4, n_features=13)
     x = example_inputs(5, 4, 13, batch=8, seed=1)
-    prof = speed_flops.ort_profile(tmp_path / "model.onnx", x, flops_per_call=1e6, calls=2, top=5)
+    prof = inference.ort_profile(tmp_path / "model.onnx", x, flops_per_call=1e6, calls=2, top=5)
     shares = [v["share"] for v in prof["per_op"].values()]
     assert np.isclose(sum(shares), 1.0)
-    gemm = sum(v["us_per_call"] for k, v in prof["per_op"].items() if k in speed_flops.GEMM_OPS)
+    gemm = sum(v["us_per_call"] for k, v in prof["per_op"].items() if k in inference.GEMM_OPS)
     assert gemm > 0 and np.isclose(prof["gemm_share"], gemm / prof["kernel_us_per_call"])
     assert np.isclose(prof["gemm_flop_per_s"], 1e6 / (gemm * 1e-6))
     assert len(prof["top_nodes"]) == 5 and prof["top_nodes"][0]["share"] >= prof["top_nodes"][-1]["share"]
@@ -82,7 +77,7 @@ def test_ort_profile_shares_add_up(tmp_path):
 
 def test_sgemm_peak_takes_the_fastest_library():
     """The peak is the best of torch.mm, numpy and ONNX Runtime, each timed on the same product."""
-    p = speed_flops.sgemm_peak(n=128, repeats=2)
+    p = inference.sgemm_peak(n=128, repeats=2)
     assert set(p["libraries"]) == {"torch_mm", "numpy_openblas", "onnxruntime_mlas"}
     rates = {k: v["flop_per_s"] for k, v in p["libraries"].items()}
     assert all(r > 0 and np.isfinite(r) for r in rates.values())

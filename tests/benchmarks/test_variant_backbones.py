@@ -1,19 +1,15 @@
-"""benchmarks/pretrain_variant_backbone.py: each variant is fewshot.py's pretraining config with one
+"""benchmarks/pretrain_variant_backbone.py: each variant is the few-shot backbone's pretraining config with one
 thing changed, and the config it would run loads (unknown keys would fail by name)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import json
 
 import pytest
 
 pytest.importorskip("torch")
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import fewshot  # noqa: E402
-import pretrain_variant_backbone as pvb  # noqa: E402
+from benchmarks import _grid as fewshot  # noqa: E402
+from benchmarks import pretrain_variant_backbone as pvb  # noqa: E402
 from hepjepa.train.pretrain import load_config  # noqa: E402
 
 
@@ -61,16 +57,16 @@ def test_pool2_adds_the_second_pool(bench_dirs):
 
 
 def test_base_seed0_is_fewshots_backbone(bench_dirs):
-    """base with seed 0 is backbone_top: the folder, steps and config fewshot.py pretrains (the shipped model's backbone)."""
-    assert pvb.out_dir("base", 0) == fewshot.ROOT / "data" / "bench_runs" / "backbone_top"
+    """base with seed 0 is backbone_top: the folder, steps and config of the few-shot variant's backbone (the shipped model's)."""
+    assert pvb.out_dir("base", 0) == fewshot.RUNS / "backbone_top"
     assert pvb.out_dir("base", 2).name == "backbone_top_base_seed2" and pvb.out_dir("pool2", 1).name == "backbone_top_pool2_seed1"
     assert pvb.out_dir("g24", 0).name == "backbone_top_g24"
     steps, sets = pvb.variant_config("base")
-    assert steps == fewshot.FULL_PRETRAIN_STEPS and sets == [f"data.train={__import__('json').dumps(fewshot.unlabelled_files())}"]
+    assert steps == fewshot.FULL_PRETRAIN_STEPS and sets == [f"data.train={json.dumps(fewshot.unlabelled_files())}"]
 
 
 def test_negative_seed_is_refused(monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", ["pretrain_variant_backbone.py", "base", "--seed", "-1"])
+    monkeypatch.setattr("sys.argv", ["pretrain_variant_backbone.py", "base", "--seed", "-1"])
     with pytest.raises(SystemExit) as e:
         pvb.main()
     assert e.value.code == 2 and "--seed must be a non-negative integer, got -1" in capsys.readouterr().err

@@ -5,7 +5,7 @@ this test instead of killing the run. Every case must end as documented: a valid
 a sane output, an invalid one the documented error naming the input or file. Bit flips that a
 format cannot detect (no checksum over those bytes) are counted, not failed
 (docs/architecture.md, "integrity checks"). The long campaign (>= 10,000 cases) is
-benchmarks/fuzz_campaign.py.
+python -m benchmarks.fuzz_campaign.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Pretrain a few seeds of one recipe, then keep the run whose embeddings span the most
 directions: a partly collapsed run (often the one with the *lowest* JEPA loss) fine-tunes worse,
-most of all with few labels (see hepjepa.train.rank and benchmarks/backbone_selection.py).
+most of all with few labels (see hepjepa.train.rank and benchmarks/variants/backbone_selection.yaml).
 
 Example:
     hepjepa rank runs/seed*/checkpoint.pt --data val_*.root --max-groups 24 -o ranks.json

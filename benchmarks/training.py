@@ -9,14 +9,13 @@ Each case is a separate `hepjepa pretrain` process (fresh thread settings, as a 
 its log.json gives the wall time after every step. The steady rate counts the jets of the
 steps after the first ``--skip`` (those pay the Numba cache load and the first buffer fill)
 and divides by their wall time. A GPU, when present, is used by the same command (the JSON
-says which device ran).
+says which device ran). Writes benchmarks/results/pretrain_throughput.json.
 
-Usage: python benchmarks/pretrain_throughput.py [--data F.root ...] [--steps-tiny 20] [--steps-small 8] [--configs pretrain_tiny pretrain_small]
+    python -m benchmarks.training [--data F.root ...] [--steps-tiny 20] [--steps-small 8] [--skip 2] [--configs pretrain_tiny pretrain_small]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -26,21 +25,21 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from _common import machine, write_json  # noqa: E402
+from benchmarks._common import cli, machine, write_json
 
 
 def _case(config: str, data: list[str], steps: int, threads: int, ranks: int, skip: int) -> dict:
+    """One `hepjepa pretrain` process: its steady and start-up-included jets/s."""
+    import yaml
+
     with tempfile.TemporaryDirectory() as d:
         sets = [f"data.train=[{','.join(data)}]", f"optim.total_steps={steps}", f"run.out_dir={d}", f"run.checkpoint_every={steps}",
                 "run.progress=false", f"run.log_every={steps}"]
         if ranks == 1:
-            cmd = [sys.executable, "-m", "hepjepa.cli", "pretrain", "--config", config, "--set", *sets]
+            launch = [sys.executable]
         else:
-            torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
-            cmd = [torchrun, "--standalone", f"--nproc_per_node={ranks}", "-m", "hepjepa.cli", "pretrain", "--config", config, "--set", *sets]
+            launch = [shutil.which("torchrun", path=str(Path(sys.executable).parent)), "--standalone", f"--nproc_per_node={ranks}"]
+        cmd = [*launch, "-m", "hepjepa.cli", "pretrain", "--config", config, "--set", *sets]
         env = {**os.environ, "OMP_NUM_THREADS": str(threads), "NUMBA_NUM_THREADS": str(threads)}
         t0 = time.perf_counter()
         res = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -48,7 +47,7 @@ def _case(config: str, data: list[str], steps: int, threads: int, ranks: int, sk
         if res.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{res.stderr[-2000:]}")
         rows = json.loads((Path(d) / "log.json").read_text())
-        cfg = json.loads(json.dumps(__import__("yaml").safe_load((Path(d) / "config.yaml").read_text())))
+        cfg = yaml.safe_load((Path(d) / "config.yaml").read_text())
     batch = cfg["optim"]["batch_size"] * ranks
     steady = (len(rows) - skip) * batch / (rows[-1]["time_s"] - rows[skip - 1]["time_s"])
     return {"config": config, "ranks": ranks, "threads_per_rank": threads, "steps": len(rows), "global_batch": batch,
@@ -56,29 +55,32 @@ def _case(config: str, data: list[str], steps: int, threads: int, ranks: int, sk
             "process_wall_s": wall, "final_loss": rows[-1]["loss"], "loadavg_after": list(os.getloadavg())}
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", nargs="+", default=["data/bench/train_qcd.root", "data/bench/train_tbqq.root"])
-    ap.add_argument("--steps-tiny", type=int, default=20)
-    ap.add_argument("--steps-small", type=int, default=8)
-    ap.add_argument("--skip", type=int, default=2, help="first steps left out of the steady rate")
-    ap.add_argument("--configs", nargs="+", default=["pretrain_tiny", "pretrain_small"])
-    a = ap.parse_args()
+def run(args) -> int:
+    """Every (config, threads, ranks) case, then the JSON."""
     import torch
 
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU (no GPU)"
     cases = []
-    for config in a.configs:
-        steps = a.steps_tiny if config == "pretrain_tiny" else a.steps_small
+    for config in args.configs:
+        steps = args.steps_tiny if config == "pretrain_tiny" else args.steps_small
         for threads, ranks in ((1, 1), (2, 1), (1, 2)):
-            r = _case(config, a.data, steps, threads, ranks, a.skip)
+            r = _case(config, args.data, steps, threads, ranks, args.skip)
             print(json.dumps(r), flush=True)
             cases.append(r)
-    out = write_json("pretrain_throughput", {"device": device, "data": a.data, "cases": cases, "machine": machine(),
-                                             "torch_threads_note": "threads = OMP_NUM_THREADS/NUMBA_NUM_THREADS per process; 2 ranks x 1 thread uses both cores"})
+    out = write_json("pretrain_throughput", {"device": device, "data": args.data, "cases": cases, "machine": machine(),
+                                             "torch_threads_note": "threads = OMP_NUM_THREADS/NUMBA_NUM_THREADS per process; 2 ranks x 1 thread uses both cores"},
+                     args.results)
     print(f"wrote {out}")
     return 0
 
 
+def _args(p):
+    p.add_argument("--data", nargs="+", default=["data/bench/train_qcd.root", "data/bench/train_tbqq.root"])
+    p.add_argument("--steps-tiny", type=int, default=20)
+    p.add_argument("--steps-small", type=int, default=8)
+    p.add_argument("--skip", type=int, default=2, help="first steps left out of the steady rate")
+    p.add_argument("--configs", nargs="+", default=["pretrain_tiny", "pretrain_small"])
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli(__doc__, {"training": (_args, run)}))

@@ -5,29 +5,22 @@ the Pythia object is wrapped so that ``init()`` (inside ``make_pythia``) and eve
 ``nextBatch`` call are timed. Everything else (event record -> awkward, detector
 smearing, FastJet clustering, matching, soft drop, N-subjettiness) is the Python/FastJet
 overhead. Physics sanity per class: soft-drop mass mean/median and mean constituent count.
-
-Usage::
-
-    .venv/bin/python benchmarks/generator_throughput.py [--n-jets 20] [--classes qcd,tbqq] [--seed 1]
-
 Writes benchmarks/results/generator_throughput.json.
+
+    python -m benchmarks.generator [--n-jets 20] [--classes qcd,tbqq] [--seed 1] [--note TEXT]
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.metadata
 import os
 import time
 import warnings
+from unittest import mock
 
-import awkward as ak
 import numpy as np
 
-import hepjepa.generate as gen
-from _common import machine, write_json
-from hepjepa.generate import blocks
-from hepjepa.generate.processes import PROCESSES
+from benchmarks._common import cli, machine, write_json
 
 #: the share of wall time that should be Pythia's own generation (the rest is our overhead)
 PYTHIA_SHARE_GOAL = 0.80
@@ -51,27 +44,26 @@ class _TimedPythia:
         return getattr(self._pythia, name)
 
 
-def _timed_make_pythia(original, clock: dict):
+def bench_class(name: str, n_jets: int, seed: int) -> dict:
+    """Generate ``n_jets`` of one class on one core; timings and physics summary."""
+    import awkward as ak
+
+    import hepjepa.generate as gen
+    from hepjepa.generate import blocks
+
+    clock = {"init_s": 0.0, "next_batch_s": 0.0, "events": 0}
+    original = blocks.make_pythia
+
     def make(*args, **kwargs):
         t0 = time.perf_counter()
         pythia = original(*args, **kwargs)  # readString + init
         clock["init_s"] += time.perf_counter() - t0
         return _TimedPythia(pythia, clock)
 
-    return make
-
-
-def bench_class(name: str, n_jets: int, seed: int) -> dict:
-    """Generate ``n_jets`` of one class on one core; timings and physics summary."""
-    clock = {"init_s": 0.0, "next_batch_s": 0.0, "events": 0}
-    original = blocks.make_pythia
-    blocks.make_pythia = _timed_make_pythia(original, clock)
-    try:
+    with mock.patch.object(blocks, "make_pythia", make):  # restored on exit
         t0 = time.perf_counter()
         jets = gen.generate_jets(name, n_jets, seed=seed, workers=1)
         wall = time.perf_counter() - t0
-    finally:
-        blocks.make_pythia = original
     sd = ak.to_numpy(jets.jet_sdmass)
     pythia_s = clock["init_s"] + clock["next_batch_s"]
     return {
@@ -91,22 +83,17 @@ def bench_class(name: str, n_jets: int, seed: int) -> dict:
     }
 
 
-def main(argv=None) -> int:
-    """Run the benchmark and write the JSON; returns the exit code."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-jets", type=int, default=20, help="jets per class (default 20: a quick, noisy run)")
-    parser.add_argument("--classes", default=",".join(PROCESSES), help="comma-separated classes")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--note", default="", help="free text stored in the JSON (e.g. machine load)")
-    args = parser.parse_args(argv)
-    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+def run(args) -> int:
+    """Generate each class on one core and write the JSON."""
+    import awkward as ak
+    import fastjet
+
+    import hepjepa.generate as gen
+
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else list(gen.processes.PROCESSES)
     for c in classes:
         gen.processes.get_process(c)  # ValueError naming a bad class before any work
     warnings.filterwarnings("ignore", category=UserWarning)  # fastjet wheel's dcut warnings
-
-    import fastjet
-
-
     # untimed warm-up: first-call costs (imports, vector/fastjet registration) would otherwise
     # be charged to whichever class runs first
     t0 = time.perf_counter()
@@ -115,27 +102,24 @@ def main(argv=None) -> int:
     load_before = os.getloadavg()
     results = {}
     for c in classes:
-        results[c] = bench_class(c, args.n_jets, args.seed)
-        r = results[c]
+        r = results[c] = bench_class(c, args.n_jets, args.seed)
         print(f"{c:5s} {r['jets_per_s_per_core']:6.2f} jets/s/core  pythia {r['pythia_share']:.0%} "
               f"(init {r['pythia_init_s']:.1f}s, batches {r['pythia_next_batch_s']:.1f}s of {r['wall_s']:.1f}s)  "
               f"msd mean {r['sdmass_mean']:.0f} median {r['sdmass_median']:.0f}  "
               f"nconst {r['mean_constituents']:.0f}", flush=True)
     wall = sum(r["wall_s"] for r in results.values())
+    init = sum(r["pythia_init_s"] for r in results.values())
     total = {
         "jets": sum(r["n_jets"] for r in results.values()),
         "wall_s": wall,
         "jets_per_s_per_core": sum(r["n_jets"] for r in results.values()) / wall,
-        "pythia_share": sum(r["pythia_init_s"] + r["pythia_next_batch_s"] for r in results.values()) / wall,
-        "pythia_share_without_init": sum(r["pythia_next_batch_s"] for r in results.values())
-        / (wall - sum(r["pythia_init_s"] for r in results.values())),
+        "pythia_share": (init + sum(r["pythia_next_batch_s"] for r in results.values())) / wall,
+        "pythia_share_without_init": sum(r["pythia_next_batch_s"] for r in results.values()) / (wall - init),
         "pythia_share_goal": PYTHIA_SHARE_GOAL,
     }
     total["pythia_share_goal_met"] = total["pythia_share"] >= PYTHIA_SHARE_GOAL
-    info = machine()
-    info.update({"pythia8mc": importlib.metadata.version("pythia8mc"),
-                 "fastjet": fastjet.__version__, "awkward": ak.__version__,
-                 "loadavg_before": load_before, "loadavg_after": os.getloadavg()})
+    info = machine(pythia8mc=importlib.metadata.version("pythia8mc"), fastjet=fastjet.__version__, awkward=ak.__version__,
+                   loadavg_before=load_before, loadavg_after=os.getloadavg())
     out = write_json("generator_throughput", {
         "description": "hepjepa.generate on one core per class (workers=1): Pythia 8 + detector + FastJet + "
                        "matching + soft drop + N-subjettiness. pythia_share = (init + nextBatch) / wall.",
@@ -146,11 +130,18 @@ def main(argv=None) -> int:
         "machine": info,
         "per_class": results,
         "total": total,
-    })
+    }, args.results)
     print(f"total {total['jets_per_s_per_core']:.2f} jets/s/core, pythia share {total['pythia_share']:.0%} "
           f"(goal {PYTHIA_SHARE_GOAL:.0%}) -> {out}")
     return 0
 
 
+def _args(p):
+    p.add_argument("--n-jets", type=int, default=20, help="jets per class (default 20: a quick, noisy run)")
+    p.add_argument("--classes", default=None, help="comma-separated classes (default: all ten)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--note", default="", help="free text stored in the JSON (e.g. machine load)")
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli(__doc__, {"generator": (_args, run)}))
