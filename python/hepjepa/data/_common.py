@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import awkward as ak
 import numpy as np
 
@@ -33,6 +35,17 @@ def jagged_record(counts: np.ndarray, particles: dict[str, np.ndarray], scalars:
     fields = {k: ak.unflatten(np.asarray(v), counts) for k, v in particles.items()}
     fields.update({k: np.asarray(v) for k, v in scalars.items()})
     return ak.zip(fields, depth_limit=1)
+
+
+@contextlib.contextmanager
+def open_tree(path: str, fmt: str, tree: str):
+    """The TTree ``tree`` of the ROOT file ``path`` (a context: the file closes after it), a
+    :class:`FormatError` naming the file when it is not ROOT or has no such tree."""
+    with open_root(path, f"{fmt} ROOT") as f:
+        if tree not in f:
+            msg = f"{path}: not a {fmt} file, no TTree {tree!r} (keys: {list(f.keys())[:10]})"
+            raise FormatError(msg)
+        yield f[tree]
 
 
 def open_root(path: str, fmt: str):

@@ -11,8 +11,8 @@ import awkward as ak
 import numpy as np
 
 from ..labels import JETCLASS_LABELS
-from ._common import open_root
-from ._errors import FormatError, check_fields
+from ._common import open_tree
+from ._errors import check_fields
 
 TREE = "tree"
 PART = ("part_px", "part_py", "part_pz", "part_energy")
@@ -34,11 +34,7 @@ def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Ar
     """
     # the open tree's own iterate: module-level uproot.iterate silently ignores entry_start
     # (uproot 5.7 swallows unknown options) and would always read from entry 0
-    with open_root(path, "JetClass ROOT") as f:
-        if TREE not in f:
-            msg = f"{path}: not a JetClass file, no TTree {TREE!r} (keys: {list(f.keys())[:10]})"
-            raise FormatError(msg)
-        tree = f[TREE]
+    with open_tree(path, "JetClass", TREE) as tree:
         names = set(tree.keys())
         check_fields(path, "JetClass", PART, names)
         part = list(PART) + [b for b in PART_OPTIONAL if b in names]

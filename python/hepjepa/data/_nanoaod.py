@@ -17,8 +17,8 @@ from collections.abc import Iterator
 import awkward as ak
 import numpy as np
 
-from ._common import jagged_record, open_root
-from ._errors import FormatError, MissingFieldsError
+from ._common import jagged_record, open_tree
+from ._errors import MissingFieldsError
 from .association import detect_layout, fatjet_constituents
 
 TREE = "Events"
@@ -42,11 +42,7 @@ def iter_file(path: str, step_size: int, entry_start: int = 0) -> Iterator[ak.Ar
         FormatError: no ``Events`` tree, a broken FatJet -> candidate mapping.
         MissingFieldsError: (a ``FormatError``) the branches of neither layout are complete.
     """
-    with open_root(path, "NanoAOD ROOT") as f:
-        if TREE not in f:
-            msg = f"{path}: not a NanoAOD file, no TTree {TREE!r} (keys: {list(f.keys())[:10]})"
-            raise FormatError(msg)
-        tree = f[TREE]
+    with open_tree(path, "NanoAOD", TREE) as tree:
         names = set(tree.keys())
         try:
             layout = detect_layout(names, where=f"{path}: tree {TREE!r}")

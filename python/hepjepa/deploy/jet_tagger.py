@@ -232,12 +232,12 @@ class JetTagger:
             UserInputError: offsets or field arrays of the wrong kind or size.
         """
         from hepjepa.features import NonFiniteFeaturesError, tokenize_flat
-        from hepjepa.features.tokenize import validate_offsets
+        from hepjepa.features.tokenize import check_particle_field, validate_offsets
 
         self._check_fields(set(particles))
         offsets = validate_offsets(offsets)
         n = len(offsets) - 1
-        arrays = {f: _field(f, particles[f], int(offsets[-1])) for f in self.required_fields}
+        arrays = {f: check_particle_field(f, particles[f], int(offsets[-1])) for f in self.required_fields}
         counts = np.diff(offsets)
         status = np.zeros(n, np.int8)
         status[counts == 0] = _STATUS["no_constituents"]
@@ -332,16 +332,6 @@ class JetTagger:
                 self._session = ort.InferenceSession(self.model_path, opts, providers=["CPUExecutionProvider"])
         return self._session
 
-
-def _field(name: str, value, n_particles: int) -> np.ndarray:
-    a = np.asarray(value)
-    if a.dtype.kind not in "fiub":
-        msg = f"particle field {name!r} has dtype {a.dtype}; expected real numbers (float or int)"
-        raise UserInputError(msg)
-    if a.shape != (n_particles,):
-        msg = f"particle field {name!r} has shape {a.shape}; expected ({n_particles},) from offsets[-1]"
-        raise UserInputError(msg)
-    return a
 
 
 def _select(offsets: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from hepjepa.errors import UserInputError
 
-__all__ = ["add_backbone_arguments", "resolve_backbone"]
+__all__ = ["add_backbone_arguments", "add_training_arguments", "resolve_backbone"]
 
 
 def add_backbone_arguments(parser, default_mode: str, scratch: bool = True) -> None:
@@ -32,6 +32,24 @@ def add_backbone_arguments(parser, default_mode: str, scratch: bool = True) -> N
         parser.add_argument("--backbone", required=True, help="pretraining checkpoint (hepjepa pretrain)")
     parser.add_argument("--max-groups", type=int, default=None, metavar="G",
                         help="tokenise into at most G groups instead of the backbone's pretraining value (the backbone runs on any count)")
+
+
+def add_training_arguments(parser, epochs: int) -> None:
+    """The options every training downstream command shares (``finetune``, ``regress``): budget,
+    learning rates, jets read, seed and output directory.
+
+    Args:
+        parser: the command's ``argparse.ArgumentParser``.
+        epochs: the command's default number of epochs.
+    """
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--backbone-lr-scale", type=float, default=0.1,
+                        help="finetune mode: backbone lr = lr x this (top block)")
+    parser.add_argument("--max-jets", type=int, default=None, help="read at most this many jets per split")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("-o", "--output", required=True, help="output directory")
 
 
 def resolve_backbone(backbone: str | None, scratch: bool, backbone_config: str | None, mode: str | None,

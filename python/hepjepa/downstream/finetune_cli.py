@@ -20,23 +20,17 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from hepjepa.downstream.backbone import add_backbone_arguments
+    from hepjepa.downstream.backbone import add_backbone_arguments, add_training_arguments
 
     add_backbone_arguments(parser, default_mode="finetune")
     parser.add_argument("--train", nargs="+", required=True, help="training files (any supported format)")
     parser.add_argument("--val", nargs="+", required=True, help="validation files")
     parser.add_argument("--label-fraction", type=float, default=1.0, help="stratified fraction of training labels (5e-4 .. 1)")
     parser.add_argument("--head", choices=("class_attention", "linear"), default="class_attention")
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    add_training_arguments(parser, epochs=20)
     parser.add_argument("--patience", type=int, default=5)
-    parser.add_argument("--backbone-lr-scale", type=float, default=0.1, help="finetune mode: backbone lr = lr x this (top block)")
     parser.add_argument("--layer-decay", type=float, default=1.0, help="finetune mode: layer-wise lr decay per block below the top (1 = none)")
     parser.add_argument("--head-warmup-epochs", type=int, default=0, help="finetune mode: train only the head for this many epochs first (LP-FT)")
-    parser.add_argument("--max-jets", type=int, default=None, help="read at most this many jets per split")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("-o", "--output", required=True, help="output directory")
 
 
 def run(args: argparse.Namespace) -> int:

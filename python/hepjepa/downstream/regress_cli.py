@@ -21,7 +21,7 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from hepjepa.downstream.backbone import add_backbone_arguments
+    from hepjepa.downstream.backbone import add_backbone_arguments, add_training_arguments
     from hepjepa.downstream.heads import REGRESSION_TARGETS
 
     add_backbone_arguments(parser, default_mode="frozen")
@@ -29,13 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val", nargs="+", required=True)
     parser.add_argument("--test", nargs="+", required=True)
     parser.add_argument("--targets", nargs="+", default=list(REGRESSION_TARGETS), choices=list(REGRESSION_TARGETS))
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--backbone-lr-scale", type=float, default=0.1, help="finetune mode: backbone lr = lr x this")
-    parser.add_argument("--max-jets", type=int, default=None, help="read at most this many jets per split")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("-o", "--output", required=True, help="output directory")
+    add_training_arguments(parser, epochs=10)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -28,7 +28,7 @@ from hepjepa.errors import MissingParticleFieldsError, UserInputError
 from hepjepa.features import _kernels
 from hepjepa.features.config import RAW_FEATURES, TokenizerConfig
 
-__all__ = ["FLAG_FIELDS", "MODEL_INPUTS", "NonFiniteFeaturesError", "Tokens", "tokenize", "tokenize_flat", "validate_offsets"]
+__all__ = ["FLAG_FIELDS", "MODEL_INPUTS", "NonFiniteFeaturesError", "Tokens", "check_particle_field", "tokenize", "tokenize_flat", "validate_offsets"]
 
 _FIELDS = PARTICLE_FIELDS  # kernel order: px, py, pz, energy, charge, the five flags
 #: fields that may be zero-filled on request (a format without particle identification); never the four-momentum
@@ -299,16 +299,25 @@ def validate_offsets(offsets) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def _as_field(name: str, value, P: int) -> np.ndarray:
-    """A (P,) float64 copy of one particle field; refuses other shapes and non-real dtypes."""
+def check_particle_field(name: str, value, n_particles: int) -> np.ndarray:
+    """One flat particle field as an array (no copy when it is one already): (n_particles,) real numbers.
+
+    Raises:
+        UserInputError: another shape, or a dtype that is not float, int, unsigned or bool.
+    """
     a = np.asarray(value) if not isinstance(value, np.ndarray) else value
     if a.dtype.kind not in "fiub":
-        msg = f"field {name!r} has dtype {a.dtype}; expected real numbers (float or int)"
+        msg = f"particle field {name!r} has dtype {a.dtype}; expected real numbers (float or int)"
         raise UserInputError(msg)
-    if a.shape != (P,):
-        msg = f"field {name!r} has shape {a.shape}; expected ({P},) from offsets[-1]"
+    if a.shape != (n_particles,):
+        msg = f"particle field {name!r} has shape {a.shape}; expected ({n_particles},) from offsets[-1]"
         raise UserInputError(msg)
-    return np.ascontiguousarray(a, dtype=np.float64)
+    return a
+
+
+def _as_field(name: str, value, P: int) -> np.ndarray:
+    """A (P,) float64 contiguous copy of one particle field (:func:`check_particle_field`)."""
+    return np.ascontiguousarray(check_particle_field(name, value, P), dtype=np.float64)
 
 
 def _check_finite_output(t: Tokens) -> None:
