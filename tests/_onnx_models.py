@@ -81,6 +81,16 @@ def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def _write_preprocess_json(path: str | Path, d: dict, model_path: str | Path | None, overrides: dict) -> Path:
+    """Write ``d`` updated by ``overrides``; with ``model_path``, its sha256 as ``sha256.onnx`` (the producer then checks it)."""
+    if model_path is not None:
+        d["sha256"] = {"onnx": file_sha256(model_path)}
+    d.update(overrides)
+    path = Path(path)
+    path.write_text(json.dumps(d))
+    return path
+
+
 def write_preprocess(path: str | Path, flav_names: list[str] | None = None, model_path: str | Path | None = None,
                      **overrides) -> Path:
     """Write a preprocess.json matching write_tagger's model (fields can be overridden).
@@ -93,12 +103,7 @@ def write_preprocess(path: str | Path, flav_names: list[str] | None = None, mode
         "flav_names": flav_names or [f"prob{i}" for i in range(N_CLASSES)],
         "input_shapes": [[-1, N_FEAT], [-1, -1, N_PART_FEAT]],
     }
-    if model_path is not None:
-        d["sha256"] = {"onnx": file_sha256(model_path)}
-    d.update(overrides)
-    path = Path(path)
-    path.write_text(json.dumps(d))
-    return path
+    return _write_preprocess_json(path, d, model_path, overrides)
 
 
 def random_inputs(n_jets: int, n_groups: int = 7, seed: int = 1) -> dict[str, np.ndarray]:
@@ -177,12 +182,7 @@ def write_contract_preprocess(path: str | Path, model_path: str | Path | None = 
         "output_names": ["scores"],
         "flav_names": ["probQCD", "probTbqq", "probWqq"],
     }
-    if model_path is not None:
-        d["sha256"] = {"onnx": file_sha256(model_path)}
-    d.update(overrides)
-    path = Path(path)
-    path.write_text(json.dumps(d))
-    return path
+    return _write_preprocess_json(path, d, model_path, overrides)
 
 
 # ---- the contract inputs and every output kind: what preprocess.json's "inputs"/"outputs" declare
@@ -282,12 +282,7 @@ def write_multi_output_preprocess(path: str | Path, model_path: str | Path | Non
         "output_names": list(MULTI_OUTPUTS),
         "flav_names": list(outputs[0]["columns"]),
     }
-    if model_path is not None:
-        d["sha256"] = {"onnx": file_sha256(model_path)}
-    d.update(overrides)
-    path = Path(path)
-    path.write_text(json.dumps(d))
-    return path
+    return _write_preprocess_json(path, d, model_path, overrides)
 
 
 def random_contract_inputs(n_jets: int, n_groups: int = 4, seed: int = 1) -> dict[str, np.ndarray]:
